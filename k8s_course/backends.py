@@ -1,0 +1,89 @@
+"""Which cluster the course runs on, and the actions that lie outside the Kubernetes API.
+
+Two backends: a kind cluster named `k8s-course` (context `kind-k8s-course`) when one answers,
+else the built-in simulated cluster, started in the background or reused. Nothing else in the
+course asks which one it is on.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+KIND_CLUSTER = "k8s-course"
+KIND_CONTEXT = f"kind-{KIND_CLUSTER}"
+SIM_CONTEXT = "k8s-course-sim"
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str  # "kind" or "simulator"
+    kubeconfig: str | None  # None: the default kubeconfig
+    context: str
+    description: str
+
+
+def _state_dir() -> Path | None:
+    configured = os.environ.get("K8S_COURSE_STATE_DIR")
+    return Path(configured) if configured else None
+
+
+def _speed() -> float:
+    try:
+        return float(os.environ.get("K8S_COURSE_SPEED", "1"))
+    except ValueError:
+        return 1.0
+
+
+def kind_cluster() -> Backend | None:
+    """The kind cluster, if `kind` knows it and its API server answers."""
+    if shutil.which("kind") is None:
+        return None
+    try:
+        listed = subprocess.run(["kind", "get", "clusters"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if KIND_CLUSTER not in listed.stdout.split():
+        return None
+    if not _answers(None, KIND_CONTEXT):
+        return None
+    return Backend("kind", None, KIND_CONTEXT, f"kind cluster '{KIND_CLUSTER}' (context {KIND_CONTEXT})")
+
+
+def _answers(kubeconfig: str | None, context: str) -> bool:
+    from kubernetes import client, config
+
+    try:
+        api = client.ApiClient(config.new_client_from_config(config_file=kubeconfig, context=context).configuration)
+        client.VersionApi(api).get_code(_request_timeout=3)
+        return True
+    except Exception:  # any failure means: not usable now
+        return False
+
+
+def simulator() -> Backend:
+    """The background simulator, started if none runs."""
+    from .sim import daemon
+
+    record = daemon.start(speed=_speed(), state_dir=_state_dir())
+    return Backend("simulator", record["kubeconfig"], SIM_CONTEXT,
+                   f"the built-in simulated cluster at {record['url']} (clock x{record['speed']:g})")
+
+
+def choose(prefer: str | None = None) -> Backend:
+    """kind when it answers (or when asked for), else the simulator."""
+    prefer = prefer or os.environ.get("K8S_COURSE_BACKEND")
+    if prefer not in (None, "", "kind", "simulator", "sim"):
+        raise ValueError(f"unknown backend {prefer!r}: use 'kind' or 'simulator'")
+    if prefer in (None, "", "kind"):
+        found = kind_cluster()
+        if found is not None:
+            return found
+        if prefer == "kind":
+            raise RuntimeError(
+                "no kind cluster answers: run `kind create cluster --config kind-config.yaml`, "
+                "or use the built-in simulator (the default)")
+    return simulator()

@@ -1,0 +1,282 @@
+"""Resources and subresources that are verbs rather than stored objects.
+
+Scale, binding, eviction, finalize, service-account tokens, access reviews and metrics are
+answered here; pod logs and exec are handed to the kubelet side through `server.extensions`.
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from .. import errors, patching
+from ..objects import PATCH_TYPES, DeleteOptions, WriteOptions
+from ..resources import ResourceType
+from .requests import Target
+
+if TYPE_CHECKING:
+    from .server import APIServer
+
+ADMIN_USER = {"username": "kubernetes-admin", "groups": ["kubeadm:cluster-admins", "system:authenticated"]}
+
+
+def _json(obj, status: int = 200) -> web.Response:
+    from .server import json_response
+
+    return json_response(obj, status)
+
+
+def _success(name: str, group: str, kind: str, code: int = 201) -> web.Response:
+    return _json({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                  "code": code, "details": {"name": name, "group": group, "kind": kind}}, code)
+
+
+async def handle(server: APIServer, request: web.Request, rtype: ResourceType, target: Target):
+    """Resources with nothing stored: reviews, bindings and metrics."""
+    method = request.method
+    if rtype.group == "metrics.k8s.io":
+        if method != "GET":
+            raise errors.method_not_allowed()
+        return _metrics(server, rtype, target)
+    if method != "POST" or target.name:
+        raise errors.method_not_allowed()
+    body = await server.read_body(request)
+    if not isinstance(body, dict):
+        raise errors.bad_request("the body of the request could not be decoded: expected an object")
+    if rtype.plural == "bindings":
+        name = (body.get("metadata") or {}).get("name", "")
+        return _bind(server, target.namespace or "default", name, body)
+    if rtype.plural in ("selfsubjectaccessreviews", "subjectaccessreviews"):
+        review = copy.deepcopy(body)
+        review.setdefault("metadata", {})["creationTimestamp"] = None
+        review["status"] = server_review(server, review.get("spec") or {}, rtype.plural)
+        return _json(review, 201)
+    if rtype.plural == "selfsubjectreviews":
+        return _json({"kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1",
+                      "metadata": {"creationTimestamp": None}, "status": {"userInfo": ADMIN_USER}}, 201)
+    raise errors.method_not_allowed()
+
+
+def server_review(server: APIServer, spec: dict, plural: str) -> dict:
+    """Who may do what. Until RBAC is enforced, the one user is the cluster's admin."""
+    authorizer = getattr(server.extensions, "authorize", None)
+    if authorizer is not None:
+        return authorizer(spec, plural)
+    return {"allowed": True, "reason": "the simulator's admin user may do everything"}
+
+
+def _metrics(server: APIServer, rtype: ResourceType, target: Target) -> web.Response:
+    provider = getattr(server.extensions, "metrics", None)
+    items = provider(rtype.plural, target.namespace) if provider else []
+    if target.name:
+        for item in items:
+            if item["metadata"]["name"] == target.name:
+                return _json(item)
+        raise errors.not_found(rtype.plural, rtype.group, target.name)
+    return _json({"kind": f"{rtype.kind}List", "apiVersion": rtype.api_version, "metadata": {},
+                  "items": items})
+
+
+async def handle_subresource(server: APIServer, request: web.Request, rtype: ResourceType,
+                             target: Target) -> web.StreamResponse:
+    sub = target.subresource
+    if sub not in rtype.subresources:
+        raise errors.page_not_found(request.path)
+    verb = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(request.method)
+    if verb not in rtype.subresources[sub].verbs:
+        raise errors.method_not_allowed()
+    if rtype.kind_key == "v1/Pod" and sub == "binding":
+        body = await server.read_body(request)
+        return _bind(server, target.namespace or "default", target.name, body)
+    if rtype.kind_key == "v1/Pod" and sub == "eviction":
+        body = await server.read_body(request)
+        return _evict(server, rtype, target, body)
+    if rtype.kind_key == "v1/ServiceAccount" and sub == "token":
+        body = await server.read_body(request)
+        return _token(server, rtype, target, body)
+    handler = getattr(server.extensions, "pod_" + sub, None) if rtype.kind_key == "v1/Pod" else None
+    if handler is None:
+        raise errors.APIError(503, "ServiceUnavailable",
+                              f"the simulator does not serve {rtype.plural}/{sub} yet")
+    pod = server.objects.get(rtype, target.namespace, target.name)
+    return await handler(request, pod)
+
+
+def _bind(server: APIServer, namespace: str, name: str, body) -> web.Response:
+    pods = server.registry.lookup("", "v1", "pods")
+    if not isinstance(body, dict) or not isinstance(body.get("target"), dict):
+        raise errors.invalid_object("Binding", "", name, [errors.required("target")])
+    node = body["target"].get("name", "")
+    if not node:
+        raise errors.invalid_object("Binding", "", name, [errors.required("target.name")])
+    pod = server.objects.get(pods, namespace, name)
+    if pod["spec"].get("nodeName"):
+        raise errors.conflict("pods", "", name, f'pod {name} is already assigned to node "{pod["spec"]["nodeName"]}"')
+    if pod["metadata"].get("deletionTimestamp"):
+        raise errors.conflict("pods", "", name, f"pod {name} is being deleted, cannot be assigned to a host")
+    bound = copy.deepcopy(pod)
+    bound["spec"]["nodeName"] = node
+    conditions = bound.setdefault("status", {}).setdefault("conditions", [])
+    conditions[:] = [c for c in conditions if c.get("type") != "PodScheduled"]
+    conditions.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                       "lastTransitionTime": server.objects.clock.timestamp()})
+    # binding writes spec and status at once, as the registry's binding storage does
+    server.store.replace(("", "pods"), bound, pod["metadata"]["resourceVersion"])
+    return _success(name, "", "pods")
+
+
+def _evict(server: APIServer, rtype: ResourceType, target: Target, body) -> web.Response:
+    pod = server.objects.get(rtype, target.namespace, target.name)
+    budgets_type = server.registry.lookup("policy", "v1", "poddisruptionbudgets")
+    from .. import selectors
+
+    labels = pod["metadata"].get("labels") or {}
+    if pod.get("status", {}).get("phase") not in ("Succeeded", "Failed") and \
+            not pod["metadata"].get("deletionTimestamp"):
+        for budget in server.objects.list(budgets_type, target.namespace):
+            selector = selectors.from_selector_object(budget.get("spec", {}).get("selector"))
+            if selector.empty or not selector.matches(labels):
+                continue
+            allowed = (budget.get("status") or {}).get("disruptionsAllowed", 0)
+            if allowed < 1:
+                raise errors.too_many_requests(
+                    "Cannot evict pod as it would violate the pod's disruption budget.", 10)
+            updated = copy.deepcopy(budget)
+            updated["status"]["disruptionsAllowed"] = allowed - 1
+            server.store.replace(("policy", "poddisruptionbudgets"), updated)
+    options = (body or {}).get("deleteOptions") or {}
+    server.objects.delete(rtype, target.namespace, target.name,
+                          DeleteOptions(grace_period_seconds=options.get("gracePeriodSeconds")))
+    return _success(target.name, "", "pods")
+
+
+def _token(server: APIServer, rtype: ResourceType, target: Target, body) -> web.Response:
+    account = server.objects.get(rtype, target.namespace, target.name)
+    spec = (body or {}).get("spec") or {}
+    seconds = spec.get("expirationSeconds") or 3600
+    if not isinstance(seconds, int) or seconds < 600:
+        raise errors.invalid_object("TokenRequest", "authentication.k8s.io", target.name, [
+            errors.invalid("spec.expirationSeconds", seconds, "may not specify a duration less than 10 minutes")])
+    token = "sim-sa." + secrets.token_urlsafe(32)
+    tokens = getattr(server.extensions, "service_account_tokens", None)
+    if tokens is not None:
+        tokens[token] = (target.namespace, target.name, account["metadata"]["uid"])
+    from ..clock import format_time
+
+    now = server.objects.clock.now()
+    return _json({
+        "kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+        "metadata": {"name": target.name, "namespace": target.namespace,
+                     "creationTimestamp": format_time(now)},
+        "spec": {"audiences": spec.get("audiences") or ["https://kubernetes.default.svc.cluster.local"],
+                 "expirationSeconds": seconds, "boundObjectRef": spec.get("boundObjectRef")},
+        "status": {"token": token, "expirationTimestamp": format_time(now + seconds)},
+    }, 201)
+
+
+# scale
+
+def selector_string(selector: dict | None) -> str:
+    """metav1.LabelSelector -> the query-string form a Scale's status carries."""
+    if not selector:
+        return ""
+    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for expression in selector.get("matchExpressions") or []:
+        key, operator = expression.get("key"), expression.get("operator")
+        values = ",".join(sorted(expression.get("values") or []))
+        if operator == "In":
+            parts.append(f"{key} in ({values})")
+        elif operator == "NotIn":
+            parts.append(f"{key} notin ({values})")
+        elif operator == "Exists":
+            parts.append(key)
+        elif operator == "DoesNotExist":
+            parts.append(f"!{key}")
+    return ",".join(parts)
+
+
+def scale_of(server: APIServer, rtype: ResourceType, obj: dict) -> dict:
+    meta = obj["metadata"]
+    scale_meta = {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+                  if k in meta}
+    if rtype.custom:
+        from ..schema import crds
+
+        crd = server.objects.admission.crd_of(rtype)
+        scale = crds.scale_of(crd, rtype.version, obj)
+        scale["metadata"] = scale_meta
+        return scale
+    return {
+        "kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": scale_meta,
+        "spec": {"replicas": obj.get("spec", {}).get("replicas", 0)},
+        "status": {"replicas": obj.get("status", {}).get("replicas", 0),
+                   "selector": selector_string(obj.get("spec", {}).get("selector"))},
+    }
+
+
+def _rescale(server: APIServer, rtype: ResourceType, target: Target, scale: dict,
+             options: WriteOptions) -> dict:
+    replicas = (scale.get("spec") or {}).get("replicas")
+    if not isinstance(replicas, int) or isinstance(replicas, bool):
+        raise errors.invalid_object("Scale", "autoscaling", target.name, [
+            errors.invalid("spec.replicas", replicas, "must be an integer")])
+    if replicas < 0:
+        raise errors.invalid_object("Scale", "autoscaling", target.name, [
+            errors.invalid("spec.replicas", replicas, "must be greater than or equal to 0")])
+    current = server.objects.get(rtype, target.namespace, target.name)
+    expected = (scale.get("metadata") or {}).get("resourceVersion")
+    if expected and expected != current["metadata"]["resourceVersion"]:
+        raise errors.conflict(rtype.plural, rtype.group, target.name, errors.STALE_OBJECT)
+    updated = copy.deepcopy(current)
+    if rtype.custom:
+        from ..schema import crds
+
+        updated = crds.apply_scale(server.objects.admission.crd_of(rtype), rtype.version, updated, replicas)
+    else:
+        updated.setdefault("spec", {})["replicas"] = replicas
+    result = server.objects.update(rtype, target.namespace, target.name, updated, options)
+    return scale_of(server, rtype, result.object)
+
+
+def update_scale(server: APIServer, rtype: ResourceType, target: Target, body, options: WriteOptions) -> dict:
+    if not isinstance(body, dict):
+        raise errors.bad_request("the body of the request could not be decoded as a Scale")
+    return _rescale(server, rtype, target, body, options)
+
+
+def patch_scale(server: APIServer, rtype: ResourceType, target: Target, body, content_type: str,
+                options: WriteOptions) -> dict:
+    patch_type = PATCH_TYPES.get(content_type.split(";")[0].strip())
+    current = scale_of(server, rtype, server.objects.get(rtype, target.namespace, target.name))
+    try:
+        if patch_type == "json" and isinstance(body, list):
+            scale = patching.json_patch(current, body)
+        elif patch_type in ("merge", "strategic", "apply") and isinstance(body, dict):
+            scale = patching.merge_patch(current, body)
+        else:
+            raise errors.unsupported_media_type(
+                "the body of the request was in an unknown format - accepted media types include: "
+                + ", ".join(PATCH_TYPES))
+    except patching.PatchError as error:
+        raise errors.bad_request(str(error)) from None
+    if patch_type != "json" or not any(op.get("path", "").startswith("/metadata/resourceVersion")
+                                        for op in body if isinstance(op, dict)):
+        scale.setdefault("metadata", {}).pop("resourceVersion", None)
+    return _rescale(server, rtype, target, scale, options)
+
+
+def finalize_body(server: APIServer, rtype: ResourceType, target: Target, body) -> dict:
+    """PUT namespaces/x/finalize changes spec.finalizers only."""
+    if not isinstance(body, dict):
+        raise errors.bad_request("the body of the request could not be decoded as a Namespace")
+    current = copy.deepcopy(server.objects.get(rtype, None, target.name))
+    finalizers = ((body.get("spec") or {}).get("finalizers")) or []
+    current.setdefault("spec", {})["finalizers"] = finalizers
+    if not finalizers:
+        current["spec"].pop("finalizers")
+    expected = (body.get("metadata") or {}).get("resourceVersion")
+    current["metadata"]["resourceVersion"] = expected or ""
+    return current

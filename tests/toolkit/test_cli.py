@@ -1,0 +1,55 @@
+"""`k8s-course sim start|status|stop` and `connect()` on the background simulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from kubernetes import client
+
+
+def run(args, env):
+    return subprocess.run([sys.executable, "-m", "k8s_course.cli", *args], env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_sim_start_status_stop_in_the_background(tmp_path):
+    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path))
+    started = run(["sim", "start", "--speed", "5"], env)
+    try:
+        assert started.returncode == 0, started.stderr
+        kubeconfig = started.stdout.strip()
+        assert kubeconfig == str(tmp_path / "k8s-course" / "kubeconfig")
+        assert os.stat(kubeconfig).st_mode & 0o777 == 0o600
+        status = run(["sim", "status"], env)
+        assert status.returncode == 0 and "clock x5" in status.stdout
+        again = run(["sim", "start"], env)  # a second start reuses the running one
+        assert again.stdout.strip() == kubeconfig
+        state = json.loads((tmp_path / "k8s-course" / "simulator.json").read_text())
+        assert state["url"].startswith("https://127.0.0.1:")
+    finally:
+        stopped = run(["sim", "stop"], env)
+    assert stopped.stdout.strip() == "stopped"
+    assert run(["sim", "status"], env).returncode == 1
+
+
+def test_connect_starts_or_reuses_the_simulator_and_says_which(tmp_path, monkeypatch, capsys):
+    from k8s_course import connect
+    from k8s_course.sim import daemon
+
+    monkeypatch.setenv("K8S_COURSE_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("K8S_COURSE_BACKEND", "simulator")
+    try:
+        first = connect()
+        line = capsys.readouterr().out.strip()
+        assert line.startswith("Connected to the built-in simulated cluster at https://127.0.0.1:")
+        names = [n.metadata.name for n in client.CoreV1Api(first.api_client).list_namespace().items]
+        assert names == ["default", "kube-node-lease", "kube-public", "kube-system"]
+        second = connect(quiet=True)
+        assert second.backend == first.backend
+        first.api_client.close()
+        second.api_client.close()
+    finally:
+        daemon.stop(tmp_path)
