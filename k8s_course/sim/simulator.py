@@ -23,12 +23,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import certificates, kubeconfig
+from . import certificates, control_plane, kubeconfig
 from .api import admin
 from .api.server import APIServer
 from .clock import Clock
-from .controllers.namespaces import NamespaceController
-from .controllers.protection import ProtectionController
 from .objects import Objects
 from .resources import Registry
 from .store import Store
@@ -48,9 +46,13 @@ class Extensions:
 
 
 class Cluster:
-    """The simulated control plane, not yet listening: one per event loop."""
+    """The simulated control plane, not yet listening: one per event loop.
 
-    def __init__(self, clock: Clock | None = None, token: str | None = None):
+    `controllers` builds the control plane's loops from the cluster (default: all of them);
+    tests pass their own to study one controller alone.
+    """
+
+    def __init__(self, clock: Clock | None = None, token: str | None = None, controllers=None):
         self.clock = clock or Clock()
         self.store = Store()
         self.registry = Registry()
@@ -60,8 +62,7 @@ class Cluster:
         self.extensions = Extensions()
         self.server = APIServer(self.objects, self.token, self.extensions)
         admin.install(self)
-        self.controllers = [NamespaceController(self.objects, self.tls.ca_pem.decode()),
-                            ProtectionController(self.objects)]
+        self.controllers = (controllers or control_plane.controllers)(self)
         self._tasks: list[asyncio.Task] = []
         self._runner: web.AppRunner | None = None
         self._socket: socket.socket | None = None
@@ -79,11 +80,15 @@ class Cluster:
             "spec": {"clusterIP": KUBERNETES_SERVICE_IP,
                      "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]}})
 
-    async def start(self, port: int = 0) -> int:
+    async def start_control_plane(self) -> None:
+        """Seed the cluster and start its clock and controllers (no HTTP yet)."""
         self.seed()
         self._tasks.append(asyncio.ensure_future(self.clock.run()))
         for controller in self.controllers:
             self._tasks.append(asyncio.ensure_future(controller.run()))
+
+    async def start(self, port: int = 0) -> int:
+        await self.start_control_plane()
         self._runner = web.AppRunner(self.server.app(), access_log=None, handle_signals=False,
                                      shutdown_timeout=0.5)
         await self._runner.setup()
