@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from .. import errors, patching
+from .. import binding, errors, patching
 from ..objects import PATCH_TYPES, DeleteOptions, WriteOptions
 from ..resources import ResourceType
 from .requests import Target
@@ -106,25 +106,9 @@ async def handle_subresource(server: APIServer, request: web.Request, rtype: Res
 
 
 def _bind(server: APIServer, namespace: str, name: str, body) -> web.Response:
-    pods = server.registry.lookup("", "v1", "pods")
     if not isinstance(body, dict) or not isinstance(body.get("target"), dict):
         raise errors.invalid_object("Binding", "", name, [errors.required("target")])
-    node = body["target"].get("name", "")
-    if not node:
-        raise errors.invalid_object("Binding", "", name, [errors.required("target.name")])
-    pod = server.objects.get(pods, namespace, name)
-    if pod["spec"].get("nodeName"):
-        raise errors.conflict("pods", "", name, f'pod {name} is already assigned to node "{pod["spec"]["nodeName"]}"')
-    if pod["metadata"].get("deletionTimestamp"):
-        raise errors.conflict("pods", "", name, f"pod {name} is being deleted, cannot be assigned to a host")
-    bound = copy.deepcopy(pod)
-    bound["spec"]["nodeName"] = node
-    conditions = bound.setdefault("status", {}).setdefault("conditions", [])
-    conditions[:] = [c for c in conditions if c.get("type") != "PodScheduled"]
-    conditions.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None,
-                       "lastTransitionTime": server.objects.clock.timestamp()})
-    # binding writes spec and status at once, as the registry's binding storage does
-    server.store.replace(("", "pods"), bound, pod["metadata"]["resourceVersion"])
+    binding.bind(server.objects, namespace, name, body["target"].get("name", ""))
     return _success(name, "", "pods")
 
 
