@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .controllers.crd_cleanup import CRDCleanupController
 from .controllers.namespaces import NamespaceController
 from .controllers.protection import ProtectionController
 
@@ -16,4 +17,5 @@ def controllers(cluster: Cluster) -> list[Controller]:
     return [
         NamespaceController(cluster.objects, cluster.tls.ca_pem.decode()),
         ProtectionController(cluster.objects),
+        CRDCleanupController(cluster.objects),
     ]

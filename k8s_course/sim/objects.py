@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from . import admission, errors, patching, quantities
-from .clock import Clock
+from .clock import Clock, format_time
 from .resources import Registry, ResourceType
 from .schema import crds, defaulting, types, validation, validation_meta
 from .store import Store
@@ -79,22 +79,22 @@ class Objects:
         obj = self.store.get(self._key(rtype), namespace if rtype.namespaced else "", name)
         if obj is None:
             raise errors.not_found(rtype.plural, rtype.group, name)
-        return self._as_version(rtype, obj)
+        return self.as_version(rtype, obj)
 
     def find(self, rtype: ResourceType, namespace: str, name: str) -> dict | None:
         obj = self.store.get(self._key(rtype), namespace if rtype.namespaced else "", name)
-        return None if obj is None else self._as_version(rtype, obj)
+        return None if obj is None else self.as_version(rtype, obj)
 
     def list(self, rtype: ResourceType, namespace: str | None) -> list[dict]:
         items = self.store.list(self._key(rtype), namespace if rtype.namespaced else None)
-        return [self._as_version(rtype, o) for o in items]
+        return [self.as_version(rtype, o) for o in items]
 
     @staticmethod
     def _key(rtype: ResourceType) -> tuple[str, str]:
         return (rtype.group, rtype.plural)
 
     @staticmethod
-    def _as_version(rtype: ResourceType, obj: dict) -> dict:
+    def as_version(rtype: ResourceType, obj: dict) -> dict:
         if rtype.custom and obj.get("apiVersion") != rtype.api_version:
             # one stored version, served under every version (conversion strategy None)
             return dict(obj, apiVersion=rtype.api_version)
@@ -140,7 +140,7 @@ class Objects:
             raise errors.already_exists(rtype.plural, rtype.group, meta["name"])
         stored = self.store.create(self._key(rtype), obj)
         self.admission.after_write(rtype, None, stored)
-        return Result(self._as_version(rtype, stored), warnings, created=True)
+        return Result(self.as_version(rtype, stored), warnings, created=True)
 
     # updating
 
@@ -213,14 +213,14 @@ class Objects:
                 return Result(obj, warnings, removed=True)
             gone = self.store.remove(self._key(rtype), meta.get("namespace", ""), meta["name"])
             self.admission.after_remove(rtype, gone)
-            return Result(self._as_version(rtype, gone), warnings, removed=True)
+            return Result(self.as_version(rtype, gone), warnings, removed=True)
         if _same_object(current, obj):
-            return Result(self._as_version(rtype, current), warnings)  # no-op: no new version
+            return Result(self.as_version(rtype, current), warnings)  # no-op: no new version
         if options.dry_run:
             return Result(obj, warnings)
         stored = self.store.replace(self._key(rtype), obj)
         self.admission.after_write(rtype, current, stored)
-        return Result(self._as_version(rtype, stored), warnings)
+        return Result(self.as_version(rtype, stored), warnings)
 
     def _merge_for_subresource(self, rtype: ResourceType, current: dict, obj: dict,
                                subresource: str | None) -> dict:
@@ -258,7 +258,7 @@ class Objects:
             return self._apply(rtype, namespace, name, patch_body, current, options, subresource)
         if current is None:
             raise errors.not_found(rtype.plural, rtype.group, name)
-        base = copy.deepcopy(self._as_version(rtype, current))
+        base = copy.deepcopy(self.as_version(rtype, current))
         try:
             if patch_type == "json":
                 if not isinstance(patch_body, list):
@@ -295,7 +295,7 @@ class Objects:
             raise errors.bad_request(
                 f"the name of the object ({applied['metadata']['name']}) does not match the name on the URL ({name})")
         applied["metadata"]["name"] = name
-        live = None if current is None else copy.deepcopy(self._as_version(rtype, current))
+        live = None if current is None else copy.deepcopy(self.as_version(rtype, current))
         try:
             result = patching.server_side_apply(live, applied, options.field_manager, options.force,
                                                 rtype.kind_key, self.clock.timestamp())
@@ -350,17 +350,17 @@ class Objects:
                 return Result(current, removed=True)
             gone = self.store.remove(self._key(rtype), meta.get("namespace", ""), name)
             self.admission.after_remove(rtype, gone)
-            return Result(self._as_version(rtype, gone), removed=True)
+            return Result(self.as_version(rtype, gone), removed=True)
         # the object stays, marked: finalizers or a kubelet finish the job
         now = self.clock.now()
         if meta.get("deletionTimestamp") is None:
-            meta["deletionTimestamp"] = _format(now + (grace or 0))
+            meta["deletionTimestamp"] = format_time(now + (grace or 0))
             meta["deletionGracePeriodSeconds"] = grace or 0
             if "generation" in meta:
                 meta["generation"] += 1
         elif grace is not None and grace < (meta.get("deletionGracePeriodSeconds") or 0):
             # a shorter grace period wins, as with `kubectl delete --grace-period=0 --force`
-            meta["deletionTimestamp"] = _format(now + grace)
+            meta["deletionTimestamp"] = format_time(now + grace)
             meta["deletionGracePeriodSeconds"] = grace
         meta["finalizers"] = finalizers
         if not finalizers:
@@ -369,10 +369,10 @@ class Objects:
         if options.dry_run:
             return Result(obj)
         if _same_object(current, obj):
-            return Result(self._as_version(rtype, current))
+            return Result(self.as_version(rtype, current))
         stored = self.store.replace(self._key(rtype), obj)
         self.admission.after_write(rtype, current, stored)
-        return Result(self._as_version(rtype, stored))
+        return Result(self.as_version(rtype, stored))
 
     def finish_deletion(self, rtype: ResourceType, namespace: str, name: str) -> None:
         """Remove an object marked for deletion whose grace period is over (the kubelet's call)."""
@@ -489,12 +489,6 @@ class Objects:
             return
         patching.record_update(old, new, options.field_manager, rtype.kind_key,
                                self.clock.timestamp(), operation)
-
-
-def _format(seconds: float) -> str:
-    from .clock import format_time
-
-    return format_time(seconds)
 
 
 def _namespace_finalizers(rtype: ResourceType, current: dict, obj: dict, subresource: str | None):

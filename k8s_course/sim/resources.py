@@ -175,6 +175,7 @@ class Registry:
     def __init__(self) -> None:
         self._types: dict[tuple[str, str, str], ResourceType] = {}
         self._by_kind: dict[str, ResourceType] = {}
+        self.version = 0  # grows with every change, so documents built from it can be cached
         for resource_type in _builtin():
             self.add(resource_type)
 
@@ -182,11 +183,13 @@ class Registry:
         key = (resource_type.group, resource_type.version, resource_type.plural)
         self._types[key] = resource_type
         self._by_kind[resource_type.kind_key] = resource_type
+        self.version += 1
 
     def remove(self, group: str, version: str, plural: str) -> None:
         resource_type = self._types.pop((group, version, plural), None)
         if resource_type is not None:
             self._by_kind.pop(resource_type.kind_key, None)
+            self.version += 1
 
     def lookup(self, group: str, version: str, plural: str) -> ResourceType | None:
         return self._types.get((group, version, plural))

@@ -21,14 +21,38 @@ def _gv_path(group: str, version: str) -> str:
     return f"apis/{group}/{version}" if group else f"api/{version}"
 
 
+_cache: dict[tuple[int, int, str, str], dict] = {}  # (registry id, its version, group, version)
+
+
 def index(registry: Registry) -> dict:
     paths = {}
     for group, version in registry.group_versions():
         key = _gv_path(group, version)
-        digest = hashlib.sha512(json.dumps(_document_for(registry, group, version), sort_keys=True)
-                                .encode()).hexdigest()[:64].upper()
-        paths[key] = {"serverRelativeURL": f"/openapi/v3/{key}?hash={digest}"}
+        paths[key] = {"serverRelativeURL": f"/openapi/v3/{key}?hash={_digest(registry, group, version)}"}
     return {"paths": paths}
+
+
+_digests: dict[tuple[int, int, str, str], str] = {}
+
+
+def _digest(registry: Registry, group: str, version: str) -> str:
+    key = (id(registry), registry.version, group, version)
+    if key not in _digests:
+        if len(_digests) > 256:
+            _digests.clear()
+        text = json.dumps(_document_for(registry, group, version), sort_keys=True)
+        _digests[key] = hashlib.sha512(text.encode()).hexdigest()[:64].upper()
+    return _digests[key]
+
+
+def _document_for(registry: Registry, group: str, version: str) -> dict:
+    """The document for one group version, rebuilt only when the served resources change."""
+    key = (id(registry), registry.version, group, version)
+    if key not in _cache:
+        if len(_cache) > 256:
+            _cache.clear()
+        _cache[key] = _build(registry, group, version)
+    return _cache[key]
 
 
 def document(registry: Registry, path: str) -> dict | None:
@@ -77,7 +101,7 @@ def _operations(rtype: ResourceType) -> dict:
     return item_ops
 
 
-def _document_for(registry: Registry, group: str, version: str) -> dict:
+def _build(registry: Registry, group: str, version: str) -> dict:
     paths = {}
     schemas: dict = {}
     for rtype in registry.in_group_version(group, version):

@@ -405,7 +405,7 @@ class APIServer:
                 if item is None:
                     break  # overflowed, or the resource is gone
                 kind, obj = item
-                obj = self.objects._as_version(rtype, obj)
+                obj = self.objects.as_version(rtype, obj)
                 if shape == "table":
                     table = self._table(rtype, [obj], request)
                     if not first_table:
