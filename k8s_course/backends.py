@@ -87,3 +87,52 @@ def choose(prefer: str | None = None) -> Backend:
                 "no kind cluster answers: run `kind create cluster --config kind-config.yaml`, "
                 "or use the built-in simulator (the default)")
     return simulator()
+
+
+# infrastructure faults: outside the Kubernetes API, one implementation per backend
+
+def node_offline(backend: Backend, node: str) -> None:
+    """Take a floor offline: its kubelet stops (kind: the node's container stops)."""
+    _node_action(backend, node, "stop")
+
+
+def node_online(backend: Backend, node: str) -> None:
+    _node_action(backend, node, "start")
+
+
+def _node_action(backend: Backend, node: str, action: str) -> None:
+    if backend.name == "kind":
+        result = subprocess.run(["docker", action, node], capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            raise RuntimeError(f"docker {action} {node} failed: {result.stderr.strip()}")
+        return
+    _admin(backend, "POST", f"/sim/v1/nodes/{node}/{action}")
+
+
+def _admin(backend: Backend, method: str, path: str, body: dict | None = None) -> dict:
+    """Call the simulator's admin API with the kubeconfig's server, CA and token."""
+    import base64
+    import json
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    import yaml
+
+    config = yaml.safe_load(Path(backend.kubeconfig).read_text())
+    cluster = config["clusters"][0]["cluster"]
+    token = config["users"][0]["user"]["token"]
+    context = ssl.create_default_context(cadata=base64.b64decode(cluster["certificate-authority-data"]).decode())
+    request = urllib.request.Request(cluster["server"] + path, method=method,
+                                     data=json.dumps(body or {}).encode(),
+                                     headers={"Authorization": f"Bearer {token}",
+                                              "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=30) as response:
+            return json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        try:
+            message = json.loads(error.read()).get("message", "")
+        except ValueError:
+            message = ""
+        raise RuntimeError(f"the simulator refused {method} {path}: {message or error.reason}") from None

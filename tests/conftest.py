@@ -47,3 +47,14 @@ def kubectl_env(simulator):
     if not os.path.exists(KUBECTL):
         pytest.skip("kubectl is not installed")
     return dict(os.environ, KUBECONFIG=str(simulator.kubeconfig))
+
+
+@pytest.fixture
+def cluster(simulator, namespace):
+    """A `k8s_course.Cluster` on the session's simulator, working in a fresh namespace."""
+    from k8s_course import backends
+    from k8s_course.cluster import Cluster
+
+    backend = backends.Backend("simulator", str(simulator.kubeconfig), backends.SIM_CONTEXT, "test simulator")
+    with simulator.api_client() as api:
+        yield Cluster(backend, api, namespace)

@@ -51,7 +51,7 @@ def pod_from_template(owner: dict, template: dict) -> dict:
             "spec": copy.deepcopy(template.get("spec") or {})}
 
 
-def deletion_order(pods: list[dict], now: float) -> list[dict]:
+def deletion_order(pods: list[dict]) -> list[dict]:
     """Pods in the order a scale-down deletes them (ActivePodsWithRanks)."""
     per_node: dict[str, int] = {}
     for pod in pods:
@@ -176,17 +176,18 @@ class ReplicaSetController(Controller):
         expected = self.expectations.get(uid)
         now = self.clock.now()
         if (expected is None or expected.satisfied(now)) and not ownership.is_terminating(rs):
-            active = self._manage_replicas(rs, active)
+            self._manage_replicas(rs, active)
+        # like kube-controller-manager, the status counts what the sync started from: the pods it
+        # just created or deleted show in the next sync, when the watch brings them
         self._write_status(rs, active)
 
-    def _manage_replicas(self, rs: dict, active: list[dict]) -> list[dict]:
+    def _manage_replicas(self, rs: dict, active: list[dict]) -> None:
         wanted = rs["spec"].get("replicas", 1)
         diff = len(active) - wanted
         uid = rs["metadata"]["uid"]
         if diff < 0:
             count = min(-diff, BURST_REPLICAS)
             self.expectations[uid] = expected = Expectations(adds=count, since=self.clock.now())
-            created = []
             for index in range(count):
                 try:
                     pod = self.objects.create(self._pods_rtype, rs["metadata"]["namespace"],
@@ -195,11 +196,10 @@ class ReplicaSetController(Controller):
                     expected.adds -= count - index  # these will never be observed
                     self.recorder.event(rs, "FailedCreate", f"Error creating: {error.message}", "Warning")
                     break
-                created.append(pod)
                 self.recorder.event(rs, "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}")
-            return active + created
+            return
         if diff > 0:
-            victims = deletion_order(active, self.clock.now())[:min(diff, BURST_REPLICAS)]
+            victims = deletion_order(active)[:min(diff, BURST_REPLICAS)]
             self.expectations[uid] = expected = Expectations(
                 deletes={ownership.key_of(p) for p in victims}, since=self.clock.now())
             for pod in victims:
@@ -212,9 +212,6 @@ class ReplicaSetController(Controller):
                         self.recorder.event(rs, "FailedDelete", f"Error deleting: {error.message}", "Warning")
                     continue
                 self.recorder.event(rs, "SuccessfulDelete", f"Deleted pod: {pod_name}")
-            gone = {id(p) for p in victims}
-            return [p for p in active if id(p) not in gone]
-        return active
 
     def _write_status(self, rs: dict, active: list[dict]) -> None:
         status, next_available = replica_status(rs, active, self.clock.now())
