@@ -135,10 +135,13 @@ class Cluster:
             labels.setdefault(LESSON, self.namespace)
             resource = self.resource(body.get("kind", ""), body.get("apiVersion"))
             scope = self._scope(resource, meta.pop("namespace", None) or namespace)
-            result = self._call(lambda body=body, resource=resource, scope=scope: resource.server_side_apply(
-                body=body, name=meta.get("name"), field_manager=FIELD_MANAGER, force_conflicts=True, **scope))
-            applied.append(result.to_dict())
+            applied.append(self._apply_one(resource, body, scope))
         return applied
+
+    def _apply_one(self, resource, body: dict, scope: dict) -> dict:
+        return self._call(lambda: resource.server_side_apply(
+            body=body, name=body["metadata"].get("name"), field_manager=FIELD_MANAGER, force_conflicts=True,
+            **scope)).to_dict()
 
     def delete(self, kind: str, name: str, namespace: str | None = "", grace_period: int | None = None) -> None:
         resource = self.resource(kind)
