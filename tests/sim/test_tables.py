@@ -40,7 +40,7 @@ def test_table_shape_matches_meta_k8s_io_v1():
         "name": "Name", "type": "string", "format": "name", "priority": 0,
         "description": table["columnDefinitions"][0]["description"],
     }  # fmt: skip
-    assert table["columnDefinitions"][0]["description"].startswith("Name must be unique within a namespace.")
+    assert table["columnDefinitions"][0]["description"] == "The object's name, unique in its namespace."
     assert row == {"Name": "cfg", "Data": 2, "Age": "5m"}
     assert table["rows"][0]["object"] == {
         "kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": meta("cfg"),
