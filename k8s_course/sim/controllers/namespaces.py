@@ -56,10 +56,8 @@ class NamespaceController(Controller):
                 "apiVersion": "v1", "kind": "ConfigMap",
                 "metadata": {"name": ROOT_CA, "namespace": namespace,
                              "annotations": {"kubernetes.io/description": (
-                                 "Contains a CA bundle that can be used to verify the "
-                                 "kube-apiserver when using internal endpoints such as the internal "
-                                 "service IP or kubernetes.default.svc. No other usage is guaranteed "
-                                 "across distributions of Kubernetes clusters.")}},
+                                 "The CA bundle that verifies the API server at its in-cluster "
+                                 "addresses, such as kubernetes.default.svc.")}},
                 "data": {"ca.crt": self.ca_pem}})
 
     def _create_quietly(self, rtype, namespace: str, body: dict) -> None:
