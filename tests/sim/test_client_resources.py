@@ -48,6 +48,8 @@ RESOURCES = [
 ]
 
 CLUSTER_RESOURCES = [
+    ("storage.k8s.io/v1", "StorageClass", {"provisioner": "rancher.io/local-path",
+                                           "volumeBindingMode": "WaitForFirstConsumer"}),
     ("v1", "PersistentVolume", {"spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
                                          "hostPath": {"path": "/data"}}}),
     ("v1", "Node", {}),

@@ -1725,4 +1725,20 @@ apiextensions.v1 ValidationRule
 apiextensions.v1 ExternalDocumentation
   description string
   url string
+storage.v1 StorageClass
+  apiVersion string
+  kind string
+  metadata ObjectMeta@meta.v1
+  provisioner string req
+  parameters map[string]
+  reclaimPolicy string:PersistentVolumeReclaimPolicy
+  mountOptions []string list=atomic
+  allowVolumeExpansion bool
+  volumeBindingMode string:VolumeBindingMode
+  allowedTopologies []TopologySelectorTerm@core.v1 list=atomic
+core.v1 TopologySelectorTerm
+  matchLabelExpressions []TopologySelectorLabelRequirement list=atomic
+core.v1 TopologySelectorLabelRequirement
+  key string req
+  values []string list=atomic
 """

@@ -35,6 +35,7 @@ _PACKAGES = {
     "events.v1": ("io.k8s.api.events.v1", "events.k8s.io/v1"),
     "authorization.v1": ("io.k8s.api.authorization.v1", "authorization.k8s.io/v1"),
     "autoscaling.v1": ("io.k8s.api.autoscaling.v1", "autoscaling/v1"),
+    "storage.v1": ("io.k8s.api.storage.v1", "storage.k8s.io/v1"),
     "apiextensions.v1": (
         "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1",
         "apiextensions.k8s.io/v1",
@@ -57,6 +58,7 @@ KINDS: dict[str, tuple[str, str]] = {
         "events.v1": "Event",
         "authorization.v1": "SelfSubjectAccessReview SubjectAccessReview",
         "autoscaling.v1": "Scale",
+        "storage.v1": "StorageClass",
         "apiextensions.v1": "CustomResourceDefinition",
     }.items()
     for kind in kinds.split()
