@@ -1,12 +1,23 @@
-"""Which loops make up the simulated control plane: one list, in one place."""
+"""Which loops make up the simulated control plane: one list, in one place.
+
+The same loops kube-controller-manager and kube-scheduler run, each watching the store and
+writing through the API's write path. The nodes' kubelets are added by the cluster itself.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from .controllers.crd_cleanup import CRDCleanupController
+from .controllers.daemonset import DaemonSetController
+from .controllers.deployment import DeploymentController
+from .controllers.endpoints import EndpointsController
+from .controllers.garbage import GarbageCollector
 from .controllers.namespaces import NamespaceController
 from .controllers.protection import ProtectionController
+from .controllers.replicaset import ReplicaSetController
+from .controllers.volumes import VolumeBinder
+from .scheduler import Scheduler
 
 if TYPE_CHECKING:
     from .controllers.base import Controller
@@ -14,8 +25,16 @@ if TYPE_CHECKING:
 
 
 def controllers(cluster: Cluster) -> list[Controller]:
+    objects = cluster.objects
     return [
-        NamespaceController(cluster.objects, cluster.tls.ca_pem.decode()),
-        ProtectionController(cluster.objects),
-        CRDCleanupController(cluster.objects),
+        NamespaceController(objects, cluster.tls.ca_pem.decode()),
+        ProtectionController(objects),
+        CRDCleanupController(objects),
+        GarbageCollector(objects),
+        DeploymentController(objects),
+        ReplicaSetController(objects),
+        DaemonSetController(objects),
+        EndpointsController(objects),
+        VolumeBinder(objects),
+        Scheduler(objects),
     ]
