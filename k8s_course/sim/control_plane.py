@@ -9,13 +9,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .controllers.crd_cleanup import CRDCleanupController
+from .controllers.cronjob import CronJobController
 from .controllers.daemonset import DaemonSetController
 from .controllers.deployment import DeploymentController
+from .controllers.disruption import DisruptionController
 from .controllers.endpoints import EndpointsController
 from .controllers.garbage import GarbageCollector
+from .controllers.job import JobController
 from .controllers.namespaces import NamespaceController
 from .controllers.protection import ProtectionController
 from .controllers.replicaset import ReplicaSetController
+from .controllers.statefulset import StatefulSetController
 from .controllers.volumes import VolumeBinder
 from .scheduler import Scheduler
 
@@ -33,7 +37,11 @@ def controllers(cluster: Cluster) -> list[Controller]:
         GarbageCollector(objects),
         DeploymentController(objects),
         ReplicaSetController(objects),
+        StatefulSetController(objects),
         DaemonSetController(objects),
+        JobController(objects),
+        CronJobController(objects),
+        DisruptionController(objects),
         EndpointsController(objects),
         VolumeBinder(objects),
         Scheduler(objects),
