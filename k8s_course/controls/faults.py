@@ -1,0 +1,104 @@
+"""Faults to play with: an apartment burns down (a pod is deleted), a floor goes dark (a node
+goes offline). Kubernetes' answer to each is the lesson; these controls only cause them."""
+
+from __future__ import annotations
+
+import ipywidgets
+
+from .scaling import say
+
+
+def _is_ready(pod: dict) -> bool:
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+class PodDeleteButton(ipywidgets.HBox):
+    """'An apartment burns down; the manager rebuilds it': each click deletes one pod of the
+    selection (a ready one first) and says which. `click()` returns the pod's name, or None."""
+
+    def __init__(self, cluster, selector: str, namespace: str | None = None, **kwargs):
+        self.cluster, self.selector, self.namespace = cluster, selector, namespace or ""
+        self.button = ipywidgets.Button(description="🔥 burn down an apartment", button_style="danger",
+                                        tooltip=f"delete one pod with {selector}")
+        self.label = ipywidgets.Label("")
+        self.deleted: list[str] = []
+        self.button.on_click(lambda _button: self._burn())
+        super().__init__([self.button, self.label], **kwargs)
+
+    @property
+    def message(self) -> str:
+        return self.label.value
+
+    def click(self) -> str | None:
+        return self._burn()
+
+    def _burn(self) -> str | None:
+        try:
+            pods = self.cluster.pods(self.selector, self.namespace)
+            standing = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+            if not standing:
+                say(self.label, False, f"no standing apartment (pod) matches {self.selector}: nothing to burn")
+                return None
+            victim = sorted(standing, key=lambda p: (not _is_ready(p), p["metadata"]["name"]))[0]
+            name = victim["metadata"]["name"]
+            self.cluster.delete("Pod", name, self.namespace)
+        except Exception as error:  # shown next to the button, never raised at the learner
+            say(self.label, False, f"could not delete a pod: {error}")
+            return None
+        self.deleted.append(name)
+        say(self.label, True, f"apartment {name} burnt down (pod deleted): watch the manager build a new one")
+        return name
+
+
+class NodeOutageToggle(ipywidgets.HBox):
+    """Take a floor offline and back: pressed (`value = True`) is offline."""
+
+    def __init__(self, cluster, node: str, **kwargs):
+        self.cluster, self.node = cluster, node
+        self.toggle = ipywidgets.ToggleButton(value=False, description=f"floor {node}: online",
+                                              icon="plug", button_style="success")
+        self.label = ipywidgets.Label("")
+        self._quiet = False
+        self.toggle.observe(self._on_toggle, names="value")
+        super().__init__([self.toggle, self.label], **kwargs)
+
+    @property
+    def value(self) -> bool:
+        return self.toggle.value
+
+    @value.setter
+    def value(self, offline: bool) -> None:
+        self.toggle.value = bool(offline)
+
+    @property
+    def message(self) -> str:
+        return self.label.value
+
+    def _on_toggle(self, change) -> None:
+        if self._quiet:
+            return
+        offline = change["new"]
+        try:
+            if offline:
+                self.cluster.node_offline(self.node)
+            else:
+                self.cluster.node_online(self.node)
+        except Exception as error:  # shown next to the toggle; the toggle goes back
+            say(self.label, False, f"could not take floor {self.node} {'offline' if offline else 'online'}: {error}")
+            self._quiet = True
+            try:
+                self.toggle.value = change["old"]
+            finally:
+                self._quiet = False
+            return
+        self._show(offline)
+
+    def _show(self, offline: bool) -> None:
+        self.toggle.description = f"floor {self.node}: {'OFFLINE' if offline else 'online'}"
+        self.toggle.button_style = "danger" if offline else "success"
+        if offline:
+            say(self.label, True, f"floor {self.node} went dark (node offline): in about a minute Kubernetes "
+                                  "marks it NotReady, then moves its apartments")
+        else:
+            say(self.label, True, f"floor {self.node} is back online (node Ready again)")

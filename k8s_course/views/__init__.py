@@ -1,0 +1,16 @@
+"""Views: pictures of the cluster, for notebooks and for the course's pages.
+
+A figure is a function of plain data (the API's JSON for nodes and pods) that returns a
+matplotlib Figure (`building.draw_building`, `timeline.draw_timeline`); the live widgets in
+`live` redraw from those same functions. Views read the cluster; they never change it (that is
+what `k8s_course.controls` are for, and neither package imports the other).
+"""
+
+from __future__ import annotations
+
+from .building import draw_building, render_png
+from .live import BuildingView, LogTail, events_html, events_table
+from .timeline import Recorder, draw_timeline
+
+__all__ = ["BuildingView", "LogTail", "Recorder", "draw_building", "draw_timeline", "events_html",
+           "events_table", "render_png"]
