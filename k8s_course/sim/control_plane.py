@@ -17,6 +17,7 @@ from .controllers.endpoints import EndpointsController
 from .controllers.garbage import GarbageCollector
 from .controllers.job import JobController
 from .controllers.namespaces import NamespaceController
+from .controllers.node_lifecycle import NodeLifecycleController
 from .controllers.protection import ProtectionController
 from .controllers.replicaset import ReplicaSetController
 from .controllers.statefulset import StatefulSetController
@@ -44,5 +45,6 @@ def controllers(cluster: Cluster) -> list[Controller]:
         DisruptionController(objects),
         EndpointsController(objects),
         VolumeBinder(objects),
+        NodeLifecycleController(objects),
         Scheduler(objects),
     ]

@@ -23,10 +23,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import certificates, control_plane, kubeconfig
-from .api import admin
+from . import certificates, control_plane, kubeconfig, nodes
+from .api import admin, admin_nodes
+from .api.pods import PodIO
 from .api.server import APIServer
 from .clock import Clock
+from .kubelet import Kubelet
+from .kubelet_network import PodNetwork
 from .objects import Objects
 from .resources import Registry
 from .store import Store
@@ -49,10 +52,12 @@ class Cluster:
     """The simulated control plane, not yet listening: one per event loop.
 
     `controllers` builds the control plane's loops from the cluster (default: all of them);
-    tests pass their own to study one controller alone.
+    tests pass their own to study one controller alone. `node_specs` are its nodes (default:
+    kind's shape, one control plane and two workers), each with an agent and a kubelet.
     """
 
-    def __init__(self, clock: Clock | None = None, token: str | None = None, controllers=None):
+    def __init__(self, clock: Clock | None = None, token: str | None = None, controllers=None,
+                 node_specs: list[nodes.NodeSpec] | None = None, pull_delay: float = 0.0):
         self.clock = clock or Clock()
         self.store = Store()
         self.registry = Registry()
@@ -62,6 +67,18 @@ class Cluster:
         self.extensions = Extensions()
         self.server = APIServer(self.objects, self.token, self.extensions)
         admin.install(self)
+        self.network = PodNetwork()
+        self.agents: dict[str, nodes.NodeAgent] = {}
+        self.kubelets: dict[str, Kubelet] = {}
+        specs = nodes.default_nodes() if node_specs is None else node_specs
+        for index, spec in enumerate(specs):
+            agent = nodes.NodeAgent(self.objects, spec, index)
+            agent.kubelet = Kubelet(self.objects, spec.name, agent.pod_cidr, network=self.network,
+                                    pull_delay=pull_delay)
+            self.agents[spec.name] = agent
+            self.kubelets[spec.name] = agent.kubelet
+        PodIO(self.kubelets, self.objects).install(self.extensions)
+        admin_nodes.install(self, self.agents)
         self.controllers = (controllers or control_plane.controllers)(self)
         self._tasks: list[asyncio.Task] = []
         self._runner: web.AppRunner | None = None
@@ -86,6 +103,9 @@ class Cluster:
         self._tasks.append(asyncio.ensure_future(self.clock.run()))
         for controller in self.controllers:
             self._tasks.append(asyncio.ensure_future(controller.run()))
+        for agent in self.agents.values():
+            self._tasks.append(asyncio.ensure_future(agent.run()))
+            self._tasks.append(asyncio.ensure_future(agent.kubelet.run()))
 
     async def start(self, port: int = 0) -> int:
         await self.start_control_plane()

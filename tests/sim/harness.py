@@ -31,15 +31,17 @@ class Harness:
         self.clock: ManualClock = cluster.clock  # type: ignore[assignment]
 
     @staticmethod
-    def run(scenario, controllers=None, start: float = START):
-        """Run `await scenario(harness)` with a fresh cluster; `controllers(cluster)` adds loops."""
+    def run(scenario, controllers=None, start: float = START, node_specs=None):
+        """Run `await scenario(harness)` with a fresh cluster; `controllers(cluster)` adds loops.
+
+        No nodes unless `node_specs` are given: tests add bare Node objects with add_node()."""
 
         async def main():
             def build(cluster):
                 extra = controllers(cluster) if controllers else []
                 return [NamespaceController(cluster.objects, cluster.tls.ca_pem.decode()), *extra]
 
-            cluster = Cluster(ManualClock(start), controllers=build)
+            cluster = Cluster(ManualClock(start), controllers=build, node_specs=node_specs or [])
             await cluster.start_control_plane()
             harness = Harness(cluster)
             try:

@@ -53,7 +53,8 @@ def test_a_service_account_token_request_returns_a_token_that_expires(api_client
 
 def test_binding_a_pod_sets_its_node_once(api_client, namespace):
     core = client.CoreV1Api(api_client)
-    core.create_namespaced_pod(namespace, POD)
+    # a scheduler of nobody's: the default one leaves the pod alone, so the test binds it
+    core.create_namespaced_pod(namespace, {**POD, "spec": {**POD["spec"], "schedulerName": "by-hand"}})
     core.create_namespaced_binding(namespace, client.V1Binding(
         metadata=client.V1ObjectMeta(name="p"), target=client.V1ObjectReference(kind="Node", name="node-a")),
         _preload_content=False)

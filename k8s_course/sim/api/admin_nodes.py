@@ -90,13 +90,16 @@ def install(cluster: Cluster, agents: dict[str, NodeAgent]) -> None:
                                   "message": f"container {container} in pod {namespace}/{name} exited with "
                                              f"code {exit_code}"})
 
-    server.admin_routes += [
+    routes = [
         ("GET", "/sim/v1/nodes", list_nodes),
         ("GET", "/sim/v1/nodes/{name}", get_node),
         ("POST", "/sim/v1/nodes/{name}/stop", stop_node),
         ("POST", "/sim/v1/nodes/{name}/start", start_node),
         ("POST", "/sim/v1/namespaces/{namespace}/pods/{name}/crash", crash),
     ]
+    # installing again (a test with agents of its own) replaces the earlier routes
+    taken = {(method, path) for method, path, _ in routes}
+    server.admin_routes[:] = [r for r in server.admin_routes if (r[0], r[1]) not in taken] + routes
 
 
 async def _read_json(request: web.Request) -> dict:

@@ -268,8 +268,7 @@ class PodIO:
             usage = kubelet.usage(pod["metadata"]["namespace"], pod["metadata"]["name"])
             if usage:
                 usage_by_pod[(pod["metadata"]["namespace"], pod["metadata"]["name"])] = {
-                    name: (_amount(values.get("cpu", 0)), _amount(values.get("memory", 0)))
-                    for name, values in usage.items()}
+                    name: _usage_pair(values) for name, values in usage.items()}
         if plural == "pods":
             return [pod_metrics(pod, usage_by_pod[key], now) for pod in pods
                     if (key := (pod["metadata"]["namespace"], pod["metadata"]["name"])) in usage_by_pod]
@@ -361,6 +360,14 @@ def exit_status(exit_code: int, command: list[str]) -> dict:
     status["reason"] = "NonZeroExitCode"
     status["details"] = {"causes": [{"reason": "ExitCode", "message": str(exit_code)}]}
     return status
+
+
+def _usage_pair(values) -> tuple[Decimal, Decimal]:
+    """A kubelet's usage of one container: (nanocores, bytes), or {"cpu": cores, "memory": bytes}."""
+    if isinstance(values, (tuple, list)):
+        nanocores, memory = values
+        return Decimal(nanocores) / Decimal(1_000_000_000), Decimal(memory)
+    return _amount(values.get("cpu", 0)), _amount(values.get("memory", 0))
 
 
 def pod_metrics(pod: dict, usage: dict[str, tuple[Decimal, Decimal]], now: str) -> dict:
