@@ -2,6 +2,7 @@
 
     k8s-course start             JupyterLab on the course, on kind if it answers, else the simulator
     k8s-course sim start|status|stop [--port N] [--speed X] [--kubeconfig PATH]
+                                     [--workers N] [--node-cpu C] [--node-memory M]
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from . import backends
 from .sim import daemon
+from .sim.__main__ import add_node_options, node_options
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,7 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 def _sim(args: argparse.Namespace) -> int:
     if args.action == "start":
         try:
-            record = daemon.start(args.port, args.speed, args.kubeconfig)
+            record = daemon.start(args.port, args.speed, args.kubeconfig, node_options=node_options(args))
         except RuntimeError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
@@ -71,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     sim.add_argument("--port", type=int, default=0)
     sim.add_argument("--speed", type=float, default=1.0)
     sim.add_argument("--kubeconfig", type=Path, default=None)
+    add_node_options(sim)
     args = parser.parse_args(argv)
     if args.command == "sim":
         return _sim(args)

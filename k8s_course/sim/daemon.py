@@ -29,12 +29,13 @@ def state_path(state_dir: Path | None = None) -> Path:
     return (state_dir or kubeconfig.default_state_dir()) / STATE_FILE
 
 
-def serve(port: int, speed: float, kubeconfig_path: Path, state_dir: Path | None = None) -> None:
+def serve(port: int, speed: float, kubeconfig_path: Path, state_dir: Path | None = None,
+          node_specs=None) -> None:
     """Run until SIGTERM/SIGINT; writes the kubeconfig and the state file once listening."""
     from .simulator import Cluster
 
     async def main() -> None:
-        cluster = Cluster(Clock(speed))
+        cluster = Cluster(Clock(speed), node_specs=node_specs)
         bound = await cluster.start(port)
         kubeconfig.write(kubeconfig_path, cluster.url, cluster.token, cluster.tls.ca_pem)
         record = {"pid": os.getpid(), "url": cluster.url, "port": bound,
@@ -95,7 +96,7 @@ def ready(url: str, ca_pem: bytes | None) -> bool:
 
 
 def start(port: int = 0, speed: float = 1.0, kubeconfig_path: Path | None = None,
-          state_dir: Path | None = None) -> dict:
+          state_dir: Path | None = None, node_options: list[str] | None = None) -> dict:
     """Start a background simulator (or return the one already running)."""
     running = read_state(state_dir)
     if running is not None:
@@ -105,7 +106,7 @@ def start(port: int = 0, speed: float = 1.0, kubeconfig_path: Path | None = None
     kubeconfig_path = kubeconfig_path or state_dir / "kubeconfig"
     log_path = state_dir / "simulator.log"
     command = [sys.executable, "-m", "k8s_course.sim", "serve", "--port", str(port), "--speed", str(speed),
-               "--kubeconfig", str(kubeconfig_path), "--state-dir", str(state_dir)]
+               "--kubeconfig", str(kubeconfig_path), "--state-dir", str(state_dir), *(node_options or [])]
     pid = _spawn_detached(command, log_path)
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:

@@ -149,8 +149,9 @@ class Simulator:
     """A simulated cluster on its own thread and event loop, for tests and notebooks."""
 
     def __init__(self, port: int = 0, speed: float = 1.0, kubeconfig_path: str | os.PathLike | None = None,
-                 clock: Clock | None = None):
+                 clock: Clock | None = None, node_specs: list[nodes.NodeSpec] | None = None):
         self._port = port
+        self._node_specs = node_specs
         self._clock = clock or Clock(speed)
         self._kubeconfig_path = Path(kubeconfig_path) if kubeconfig_path else None
         self._own_dir: tempfile.TemporaryDirectory | None = None
@@ -181,7 +182,7 @@ class Simulator:
         self._loop = loop
         asyncio.set_event_loop(loop)
         try:
-            self.cluster = Cluster(self._clock)
+            self.cluster = Cluster(self._clock, node_specs=self._node_specs)
             loop.run_until_complete(self.cluster.start(self._port))
         except BaseException as error:  # reported to start()'s caller
             self._failure = error
