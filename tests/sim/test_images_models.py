@@ -290,10 +290,13 @@ def test_python_http_server_serves_the_working_directory():
         answer = await network.http_get("py", 8000, "/")
         ctx.stopping.set()
         await settle()
-        return answer, task.result(), pod.lines("py")
+        # exec'd python is PID 1 with no SIGTERM handler: it ignores the signal, as on a real node
+        still_serving = not task.done()
+        task.cancel()
+        return answer, still_serving, pod.lines("py")
 
-    answer, code, lines = run(scenario)
+    answer, still_serving, lines = run(scenario)
     assert answer == (200, "hi\n")
-    assert code == 143
+    assert still_serving
     assert lines == ["Serving HTTP on 0.0.0.0 port 8000 (http://0.0.0.0:8000/) ...",
                      '10.244.0.1 - - [15/Jan/2027 08:00:00] "GET / HTTP/1.1" 200 -']

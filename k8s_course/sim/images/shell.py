@@ -3,8 +3,9 @@
 `Shell(ctx, flavour, io).run_script(text)` returns the exit code a real shell would. Output goes
 wherever `io` says (the container log for the main process, a buffer for `kubectl exec`); files
 are the pod's (`ctx.files`), names and ports the cluster's (`ctx.network`), and every wait is
-`ctx.clock.sleep`. SIGTERM (`ctx.stopping`) interrupts the waiting command: with a `trap` on TERM
-the handler runs and the script goes on; without one the shell exits 143, as sh does on SIGTERM.
+`ctx.clock.sleep`. SIGTERM (`ctx.stopping`) interrupts the waiting command when a `trap` on TERM
+is set, and the handler runs; without one it is ignored, because the shell is the container's
+PID 1 (so a plain `sh -c 'sleep 3600'` pod takes its whole grace period to stop, as on kind).
 A construct outside the modelled subset ends the script with 127 and a log line that says so.
 """
 
@@ -201,9 +202,10 @@ class Shell:
     async def _deliver_signal(self) -> str:
         self.signals.delivered = True
         action = self.traps.get("TERM")
-        if action is None:
-            raise ShellExit(143)
-        if action == "":
+        if action is None or action == "":
+            # The shell is the container's PID 1, and the kernel delivers no default-action
+            # signal to PID 1: without a trap, SIGTERM is ignored and the kubelet's SIGKILL
+            # ends the container after the grace period (exit 137), as on a real node.
             return "ignored"
         await self.run_text(action)
         return "trapped"
