@@ -203,14 +203,12 @@ def unauthorized() -> APIError:
     return APIError(401, "Unauthorized", "Unauthorized")
 
 
-def too_many_requests(message: str, retry_after: int) -> APIError:
-    return APIError(
-        429,
-        "TooManyRequests",
-        message,
-        {"retryAfterSeconds": retry_after},
-        headers={"Retry-After": str(retry_after)},
-    )
+def too_many_requests(message: str, retry_after: int, causes: list[dict] | None = None) -> APIError:
+    details: dict = {"retryAfterSeconds": retry_after} if retry_after else {}
+    if causes:
+        details["causes"] = causes
+    return APIError(429, "TooManyRequests", message, details,
+                    headers={"Retry-After": str(retry_after)} if retry_after else None)
 
 
 def page_not_found(path: str) -> APIError:

@@ -69,18 +69,35 @@ def test_binding_a_pod_sets_its_node_once(api_client, namespace):
     assert 'pod p is already assigned to node "node-a"' in json.loads(caught.value.body)["message"]
 
 
-def test_an_eviction_that_a_budget_forbids_is_refused_with_429(api_client, namespace):
-    core = client.CoreV1Api(api_client)
-    core.create_namespaced_pod(namespace, POD)
-    client.PolicyV1Api(api_client).create_namespaced_pod_disruption_budget(namespace, {
+def _wait(predicate, timeout=20.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)  # the simulator works on its own thread
+    raise AssertionError("not reached in time")
+
+
+def test_evictions_respect_the_disruption_budget(api_client, namespace):
+    core, policy = client.CoreV1Api(api_client), client.PolicyV1Api(api_client)
+    for name in ("p1", "p2"):
+        core.create_namespaced_pod(namespace, {**POD, "metadata": {**POD["metadata"], "name": name}})
+    policy.create_namespaced_pod_disruption_budget(namespace, {
         "apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "keep"},
         "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "x"}}}})
+    _wait(lambda: (policy.read_namespaced_pod_disruption_budget("keep", namespace).status.disruptions_allowed
+                   or 0) == 1)
+    core.create_namespaced_pod_eviction("p1", namespace, client.V1Eviction(
+        metadata=client.V1ObjectMeta(name="p1", namespace=namespace)))
     with pytest.raises(client.ApiException) as caught:
-        core.create_namespaced_pod_eviction("p", namespace, client.V1Eviction(
-            metadata=client.V1ObjectMeta(name="p", namespace=namespace)))
+        core.create_namespaced_pod_eviction("p2", namespace, client.V1Eviction(
+            metadata=client.V1ObjectMeta(name="p2", namespace=namespace)))
     assert caught.value.status == 429
-    assert json.loads(caught.value.body)["message"] == \
-        "Cannot evict pod as it would violate the pod's disruption budget."
+    answer = json.loads(caught.value.body)
+    assert answer["message"] == "Cannot evict pod as it would violate the pod's disruption budget."
+    assert answer["details"]["causes"][0]["reason"] == "DisruptionBudget"
 
 
 def test_an_unscheduled_pod_is_deleted_at_once_and_a_bound_one_gracefully(api_client, namespace):

@@ -113,27 +113,53 @@ def _bind(server: APIServer, namespace: str, name: str, body) -> web.Response:
 
 
 def _evict(server: APIServer, rtype: ResourceType, target: Target, body) -> web.Response:
-    pod = server.objects.get(rtype, target.namespace, target.name)
-    budgets_type = server.registry.lookup("policy", "v1", "poddisruptionbudgets")
+    """The eviction API: delete a pod unless a PodDisruptionBudget forbids it (429)."""
     from .. import selectors
 
+    pod = server.objects.get(rtype, target.namespace, target.name)
+    budgets_type = server.registry.lookup("policy", "v1", "poddisruptionbudgets")
     labels = pod["metadata"].get("labels") or {}
-    if pod.get("status", {}).get("phase") not in ("Succeeded", "Failed") and \
-            not pod["metadata"].get("deletionTimestamp"):
+    options = (body or {}).get("deleteOptions") or {}
+    dry_run = options.get("dryRun") == ["All"]
+    # a pod that is not running, or already going, is deleted without asking any budget
+    guarded = pod.get("status", {}).get("phase") == "Running" and not pod["metadata"].get("deletionTimestamp")
+    budgets = []
+    if guarded:
         for budget in server.objects.list(budgets_type, target.namespace):
-            selector = selectors.from_selector_object(budget.get("spec", {}).get("selector"))
-            if selector.empty or not selector.matches(labels):
+            selector = (budget.get("spec") or {}).get("selector")
+            if selector is None:  # a nil selector matches nothing; {} matches every pod
                 continue
-            allowed = (budget.get("status") or {}).get("disruptionsAllowed", 0)
-            if allowed < 1:
-                raise errors.too_many_requests(
-                    "Cannot evict pod as it would violate the pod's disruption budget.", 10)
+            if selectors.from_selector_object(selector).matches(labels):
+                budgets.append(budget)
+    if len(budgets) > 1:
+        raise errors.APIError(500, "InternalError", "This pod has more than one PodDisruptionBudget, which "
+                                                    "the eviction subresource does not support.")
+    if budgets:
+        budget = budgets[0]
+        status = budget.get("status") or {}
+        name = budget["metadata"]["name"]
+        if status.get("observedGeneration", 0) < budget["metadata"].get("generation", 1):
+            raise errors.too_many_requests(
+                "Cannot evict pod as it would violate the pod's disruption budget.", 10,
+                [{"reason": "DisruptionBudget",
+                  "message": f"The disruption budget {name} is still being processed by the server."}])
+        allowed = status.get("disruptionsAllowed", 0)
+        if allowed < 1:
+            raise errors.too_many_requests(
+                "Cannot evict pod as it would violate the pod's disruption budget.", 0,
+                [{"reason": "DisruptionBudget",
+                  "message": f"The disruption budget {name} needs {status.get('desiredHealthy', 0)} healthy "
+                             f"pods and has {status.get('currentHealthy', 0)} currently"}])
+        if not dry_run:
             updated = copy.deepcopy(budget)
             updated["status"]["disruptionsAllowed"] = allowed - 1
-            server.store.replace(("policy", "poddisruptionbudgets"), updated)
-    options = (body or {}).get("deleteOptions") or {}
+            updated["status"].setdefault("disruptedPods", {})[target.name] = server.objects.clock.timestamp()
+            # through the status write path, with the version read: a lost race is a conflict
+            server.objects.update(budgets_type, target.namespace, name, updated, subresource="status")
     server.objects.delete(rtype, target.namespace, target.name,
-                          DeleteOptions(grace_period_seconds=options.get("gracePeriodSeconds")))
+                          DeleteOptions(grace_period_seconds=options.get("gracePeriodSeconds"),
+                                        precondition_uid=(options.get("preconditions") or {}).get("uid"),
+                                        dry_run=dry_run))
     return _success(target.name, "", "pods")
 
 
