@@ -264,6 +264,14 @@ class Kubelet(Controller):
         instance = slot.instance
         return await instance.model.exec(list(command), instance.ctx)
 
+    def crash(self, namespace: str, pod: str, container: str | None, exit_code: int) -> None:
+        """Make a running container exit now (the admin API's fault); restartPolicy decides what next."""
+        worker, slot = (self._slot(namespace, pod, container) if container is not None
+                        else self._default_container(namespace, pod))
+        if not slot.running:
+            raise PodLookupError(f'container "{slot.name}" in pod "{pod}" is not running', 409)
+        slot.instance.crash(exit_code)
+
     def _default_container(self, namespace: str, pod: str):
         worker = self.workers.get((namespace, pod))
         if worker is None:

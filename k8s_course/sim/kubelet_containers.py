@@ -37,6 +37,7 @@ class Instance:
         self.exit_code: int | None = None
         self.reason = ""
         self.killed = False  # the kubelet sent SIGKILL
+        self.crashed_with: int | None = None  # the admin API made the process exit with this code
         self.helpers: list[asyncio.Task] = []  # probes and hooks that live as long as it runs
         self.task = asyncio.ensure_future(self._run())
         self.task.add_done_callback(self._finished)
@@ -46,7 +47,10 @@ class Instance:
         return int(code or 0)
 
     def _finished(self, task: asyncio.Task) -> None:
-        if task.cancelled():
+        if self.crashed_with is not None:
+            code = self.crashed_with
+            reason = "Completed" if code == 0 else "Error"
+        elif task.cancelled():
             code, reason = KILLED_EXIT_CODE, "Error"
         elif isinstance(task.exception(), MemoryError):
             code, reason = KILLED_EXIT_CODE, "OOMKilled"  # a model says OOM by raising MemoryError
@@ -71,6 +75,13 @@ class Instance:
     def kill(self) -> None:
         if not self.task.done():
             self.killed = True
+            self.task.cancel()
+
+    def crash(self, exit_code: int) -> None:
+        """The process exits now with `exit_code` (a fault injected through the admin API)."""
+        if not self.task.done():
+            self.crashed_with = exit_code
+            self.slot.append_log(f"k8s-course simulator: container crashed on request (exit code {exit_code})")
             self.task.cancel()
 
 

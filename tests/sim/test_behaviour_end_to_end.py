@@ -199,3 +199,29 @@ def test_a_node_outage_evicts_deployment_pods_but_not_the_statefulset_pod(fast, 
     # back online, the kubelet finishes the deletions, and the StatefulSet recreates db-0
     wait(lambda: len(running("app=db")) == 1 and running("app=db")[0].metadata.uid != db.metadata.uid, 30)
     api.close()
+
+
+def test_the_admin_api_crashes_a_container_and_the_kubelet_restarts_it(fast, env):
+    from k8s_course import backends
+
+    ns = "crashing"
+    kubectl(env, "create", "namespace", ns)
+    kubectl(env, "run", "web", "--image=nginx:1.27", "-n", ns)
+    wait(lambda: json.loads(kubectl(env, "get", "pod", "web", "-n", ns, "-o", "json").stdout)["status"]
+         .get("phase") == "Running")
+    backend = backends.Backend("simulator", str(fast.kubeconfig), backends.SIM_CONTEXT, "test")
+    answer = backends._admin(backend, "POST", f"/sim/v1/namespaces/{ns}/pods/web/crash",
+                             {"container": "web", "exitCode": 2})
+    assert answer["status"] == "Success"
+
+    def restarted():
+        status = json.loads(kubectl(env, "get", "pod", "web", "-n", ns, "-o", "json").stdout)["status"]
+        containers = status.get("containerStatuses") or [{}]
+        return containers[0].get("restartCount") == 1 and containers[0]
+
+    container = wait(restarted)
+    assert container["lastState"]["terminated"]["exitCode"] == 2
+    assert container["lastState"]["terminated"]["reason"] == "Error"
+    with pytest.raises(RuntimeError) as caught:
+        backends._admin(backend, "POST", f"/sim/v1/namespaces/{ns}/pods/web/crash", {"container": "nope"})
+    assert "refused" in str(caught.value)

@@ -82,9 +82,14 @@ def install(cluster: Cluster, agents: dict[str, NodeAgent]) -> None:
             raise errors.conflict("pods", "", name, f"node {node} has no kubelet that can crash containers")
         if not agent.running:
             raise errors.conflict("pods", "", name, f"node {node} is stopped: nothing runs there to crash")
-        result = kubelet.crash(namespace, name, container, exit_code)
-        if hasattr(result, "__await__"):
-            await result
+        try:
+            result = kubelet.crash(namespace, name, container, exit_code)
+            if hasattr(result, "__await__"):
+                await result
+        except LookupError as error:  # the kubelet's words: no such container, not running
+            code = getattr(error, "code", 404)
+            reason = {400: "BadRequest", 404: "NotFound", 409: "Conflict"}.get(code, "BadRequest")
+            raise errors.APIError(code, reason, getattr(error, "message", str(error))) from None
         return web.json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                                   "code": 200, "details": {"name": name, "kind": "pods"},
                                   "message": f"container {container} in pod {namespace}/{name} exited with "
