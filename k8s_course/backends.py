@@ -64,6 +64,31 @@ def _answers(kubeconfig: str | None, context: str) -> bool:
         return False
 
 
+def create_kind_cluster(config: Path | str | None = None, timeout: float = 600) -> Backend:
+    """`kind create cluster --config kind-config.yaml`, showing kind's progress as it goes."""
+    if shutil.which("kind") is None:
+        raise RuntimeError("kind is not installed: see https://kind.sigs.k8s.io/docs/user/quick-start/ "
+                           "(or use the built-in simulator, which needs nothing)")
+    if shutil.which("docker") is None:
+        raise RuntimeError("kind needs Docker, and no docker command is found here; the built-in "
+                           "simulator needs neither")
+    found = kind_cluster()
+    if found is not None:
+        return found
+    config = Path(config) if config else Path(__file__).resolve().parent.parent / "kind-config.yaml"
+    process = subprocess.Popen(["kind", "create", "cluster", "--config", str(config)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert process.stdout is not None
+    for line in process.stdout:  # kind prints one line per step: show them as they come
+        print(line.rstrip(), flush=True)
+    if process.wait(timeout=timeout) != 0:
+        raise RuntimeError(f"kind create cluster failed (exit code {process.returncode}); see the lines above")
+    found = kind_cluster()
+    if found is None:
+        raise RuntimeError("kind created the cluster but its API server does not answer yet; try again in a minute")
+    return found
+
+
 def simulator() -> Backend:
     """The background simulator, started if none runs."""
     from .sim import daemon
