@@ -68,6 +68,10 @@ class Controller:
                 task.cancel()
             for _, watcher in watchers:
                 self.store.stop_watch(watcher)
+            self.stopped()
+
+    def stopped(self) -> None:
+        """Called when the loop ends: cancel timers and queues the controller started."""
 
     async def handle(self, resource: tuple[str, str, str], event: str, obj: dict) -> None:
         raise NotImplementedError

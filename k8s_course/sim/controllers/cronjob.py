@@ -23,7 +23,9 @@ from ..clock import format_time, parse_time
 from ..events import Recorder
 from ..objects import DeleteOptions
 from .base import Controller
-from .job import Alarms, Pending, finished_condition, owner_reference
+from .job import finished_condition
+from .ownership import owner_reference
+from .timers import Alarms, Pending
 
 COMPONENT = "cronjob-controller"
 SCHEDULED_TIMESTAMP = "batch.kubernetes.io/cronjob-scheduled-timestamp"
@@ -178,12 +180,9 @@ class CronJobController(Controller):
         self._jobs: dict[str, dict[str, dict]] = {}  # cronjob uid -> job name -> job
         self._schedules: dict[str, Schedule] = {}
 
-    async def run(self) -> None:
-        try:
-            await super().run()
-        finally:
-            self.alarms.cancel_all()
-            self.pending.cancel()
+    def stopped(self) -> None:
+        self.alarms.cancel_all()
+        self.pending.cancel()
 
     async def handle(self, resource, event, obj) -> None:
         namespace = obj["metadata"].get("namespace", "")

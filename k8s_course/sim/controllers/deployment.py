@@ -34,11 +34,8 @@ class DeploymentController(Controller):
         self._rs_rtype = self.rtype("apps", "v1", "replicasets")
         self._deploy_rtype = self.rtype("apps", "v1", "deployments")
 
-    async def run(self) -> None:
-        try:
-            await super().run()
-        finally:
-            self.queue.close()
+    def stopped(self) -> None:
+        self.queue.close()
 
     # reacting to watch events
 

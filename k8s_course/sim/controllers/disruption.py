@@ -25,7 +25,7 @@ from .. import selectors
 from ..clock import format_time, parse_time
 from ..events import Recorder
 from .base import Controller
-from .job import Alarms, Pending
+from .timers import Alarms, Pending
 
 COMPONENT = "controllermanager"
 DISRUPTED_POD_TIMEOUT = 120  # seconds an eviction waits for its pod to go before it is forgotten
@@ -86,12 +86,9 @@ class DisruptionController(Controller):
         self._budgets: dict[str, dict[str, _Budget]] = {}  # namespace -> name -> matched pods
         self._scales: dict[tuple[str, str, str], int] = {}  # (plural, namespace, name) -> replicas
 
-    async def run(self) -> None:
-        try:
-            await super().run()
-        finally:
-            self.alarms.cancel_all()
-            self.pending.cancel()
+    def stopped(self) -> None:
+        self.alarms.cancel_all()
+        self.pending.cancel()
 
     async def handle(self, resource, event, obj) -> None:
         plural = resource[2]

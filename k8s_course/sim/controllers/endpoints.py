@@ -156,11 +156,8 @@ class EndpointsController(Controller):
         self._endpoints_rtype = self.rtype("", "v1", "endpoints")
         self._slices_rtype = self.rtype("discovery.k8s.io", "v1", "endpointslices")
 
-    async def run(self) -> None:
-        try:
-            await super().run()
-        finally:
-            self.queue.close()
+    def stopped(self) -> None:
+        self.queue.close()
 
     async def handle(self, resource, event, obj) -> None:
         plural = resource[2]

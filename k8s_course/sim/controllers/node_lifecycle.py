@@ -151,12 +151,9 @@ class NodeLifecycleController(Controller):
         self._pods_on: dict[str, set[tuple[str, str]]] = {}
         self._evictions: dict[tuple[str, str], asyncio.Task] = {}
 
-    async def run(self) -> None:
-        try:
-            await super().run()
-        finally:
-            for task in [*self._monitors.values(), *self._evictions.values()]:
-                task.cancel()
+    def stopped(self) -> None:
+        for task in [*self._monitors.values(), *self._evictions.values()]:
+            task.cancel()
 
     async def handle(self, resource, event, obj) -> None:
         plural = resource[2]

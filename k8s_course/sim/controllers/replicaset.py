@@ -123,11 +123,8 @@ class ReplicaSetController(Controller):
         self._pods_rtype = self.rtype("", "v1", "pods")
         self._rs_rtype = self.rtype("apps", "v1", "replicasets")
 
-    async def run(self) -> None:
-        try:
-            await super().run()
-        finally:
-            self.queue.close()
+    def stopped(self) -> None:
+        self.queue.close()
 
     # reacting to watch events
 

@@ -27,7 +27,8 @@ from ..clock import parse_time
 from ..events import Recorder
 from ..objects import DeleteOptions
 from .base import Controller
-from .job import Alarms, Pending, owner_reference
+from .ownership import owner_reference
+from .timers import Alarms, Pending
 
 COMPONENT = "statefulset-controller"
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
@@ -128,12 +129,9 @@ class StatefulSetController(Controller):
         self._pods: dict[str, dict[int, _Member]] = {}  # set uid -> ordinal -> pod
         self._revision_cache: dict[str, tuple] = {}  # set uid -> (generation, current, update, collisions)
 
-    async def run(self) -> None:
-        try:
-            await super().run()
-        finally:
-            self.alarms.cancel_all()
-            self.pending.cancel()
+    def stopped(self) -> None:
+        self.alarms.cancel_all()
+        self.pending.cancel()
 
     async def handle(self, resource, event, obj) -> None:
         namespace = obj["metadata"].get("namespace", "")
