@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 HOST = "127.0.0.1"
 SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 KUBERNETES_SERVICE_IP = "10.96.0.1"
+API_SERVER_ADDRESS = "172.18.0.2"  # the control-plane node's address, as on kind
 
 
 class Extensions:
@@ -96,6 +97,20 @@ class Cluster:
             "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
             "spec": {"clusterIP": KUBERNETES_SERVICE_IP,
                      "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]}})
+        # the API server keeps its own address behind the service, as kube-apiserver does
+        endpoints = self.registry.lookup("", "v1", "endpoints")
+        self.objects.create(endpoints, "default", {
+            "apiVersion": "v1", "kind": "Endpoints",
+            "metadata": {"name": "kubernetes", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+            "subsets": [{"addresses": [{"ip": API_SERVER_ADDRESS}],
+                         "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}]}]})
+        slices = self.registry.lookup("discovery.k8s.io", "v1", "endpointslices")
+        self.objects.create(slices, "default", {
+            "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": "kubernetes", "labels": {"kubernetes.io/service-name": "kubernetes"}},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": [API_SERVER_ADDRESS], "conditions": {"ready": True}}],
+            "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}]})
 
     async def start_control_plane(self) -> None:
         """Seed the cluster and start its clock and controllers (no HTTP yet)."""

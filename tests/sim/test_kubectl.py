@@ -203,3 +203,9 @@ def test_an_invalid_manifest_gets_the_field_at_fault(kubectl_env, namespace):
     assert result.returncode != 0
     assert 'The Deployment "web" is invalid: spec.replicas: Invalid value: -2: must be greater than or equal to 0' \
         in result.stderr
+
+
+def test_the_kubernetes_service_has_the_api_servers_endpoints(kubectl_env):
+    rows = kubectl(kubectl_env, "get", "endpoints", "kubernetes", "-n", "default").stdout.splitlines()
+    assert rows[0].split() == ["NAME", "ENDPOINTS", "AGE"]
+    assert rows[1].split()[:2] == ["kubernetes", "172.18.0.2:6443"]
