@@ -98,7 +98,7 @@ class NodeOutageToggle(ipywidgets.HBox):
         self.toggle.description = f"floor {self.node}: {'OFFLINE' if offline else 'online'}"
         self.toggle.button_style = "danger" if offline else "success"
         if offline:
-            say(self.label, True, f"floor {self.node} went dark (node offline): in about a minute Kubernetes "
-                                  "marks it NotReady, then moves its apartments")
+            say(self.label, True, f"floor {self.node} went dark (node offline): after 40 s Kubernetes marks "
+                                  "it unreachable, and 300 s later it moves its apartments")
         else:
             say(self.label, True, f"floor {self.node} is back online (node Ready again)")
