@@ -106,3 +106,22 @@ def test_cleanup_refuses_a_system_namespace(cluster):
     cluster.namespace = "kube-system"
     with pytest.raises(CourseError):
         cluster.cleanup()
+
+
+def test_logs_and_exec_of_a_running_pod(cluster):
+    cluster.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "talker"},
+                   "spec": {"containers": [{"name": "app", "image": "busybox:1.36",
+                                            "command": ["sh", "-c", "echo hello from the app; sleep 3600"]}]}})
+    cluster.wait_for(lambda: (cluster.get("Pod", "talker").get("status") or {}).get("phase") == "Running",
+                     timeout=30, description="the pod to run")
+    assert cluster.wait_for(lambda: "hello from the app" in cluster.logs("talker"), timeout=10,
+                            description="its first log line")
+    assert cluster.exec("talker", "echo $((6 * 7)) > /tmp/answer; cat /tmp/answer") == "42\n"
+    with pytest.raises(CourseError) as caught:
+        cluster.exec("talker", "exit 5")
+    assert "exited with code 5" in str(caught.value)
+
+
+def test_rollout_status_waits_for_the_new_pods(cluster):
+    cluster.apply(DEPLOYMENT)
+    assert cluster.rollout_status("web", timeout=60) == 'deployment "web" successfully rolled out'
