@@ -55,10 +55,14 @@ def _start(args: argparse.Namespace) -> int:
     if chosen.kubeconfig:
         env["KUBECONFIG"] = chosen.kubeconfig
     notebooks = REPO_ROOT / "notebooks"
-    command = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={REPO_ROOT}",
+    command = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={REPO_ROOT}", "--ServerApp.ip=127.0.0.1",
                str(notebooks.relative_to(REPO_ROOT) / "00_apartment_complex.ipynb")]
     if args.no_browser:
         command.append("--no-browser")
+    if args.port:
+        command.append(f"--ServerApp.port={args.port}")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")  # containers and workshop VMs often run as root
     return subprocess.call(command, env=env, cwd=REPO_ROOT)
 
 
@@ -68,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     start = commands.add_parser("start", help="open the course in JupyterLab")
     start.add_argument("--backend", choices=("kind", "simulator"), default=None)
     start.add_argument("--no-browser", action="store_true")
+    start.add_argument("--port", type=int, default=0, help="JupyterLab's port (default: Jupyter's choice)")
     sim = commands.add_parser("sim", help="the built-in simulated cluster")
     sim.add_argument("action", choices=("start", "status", "stop"))
     sim.add_argument("--port", type=int, default=0)

@@ -53,3 +53,51 @@ def test_connect_starts_or_reuses_the_simulator_and_says_which(tmp_path, monkeyp
         second.api_client.close()
     finally:
         daemon.stop(tmp_path)
+
+
+def test_start_opens_jupyterlab_on_the_course_with_the_simulator(tmp_path):
+    """The README's first command: JupyterLab serves the first notebook, the cluster is up."""
+    import socket
+    import time
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(os.environ, K8S_COURSE_STATE_DIR=str(tmp_path), K8S_COURSE_BACKEND="simulator",
+               JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), JUPYTER_CONFIG_DIR=str(tmp_path / "config"))
+    process = subprocess.Popen([sys.executable, "-m", "k8s_course.cli", "start", "--no-browser", "--port", str(port)],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        first = process.stdout.readline()
+        assert first.startswith("Using the built-in simulated cluster at https://127.0.0.1:")
+        deadline = time.monotonic() + 60
+        token = None
+        while time.monotonic() < deadline and token is None:
+            line = process.stdout.readline()
+            if "token=" in line and f":{port}/" in line:
+                token = line.split("token=")[1].split()[0].strip()
+        assert token, "JupyterLab did not print its URL"
+        url = f"http://127.0.0.1:{port}/api/contents/notebooks/00_apartment_complex.ipynb?content=0&token={token}"
+        for attempt in range(100):
+            try:
+                with urllib.request.urlopen(url, timeout=10) as answer:
+                    assert json.loads(answer.read())["name"] == "00_apartment_complex.ipynb"
+                break
+            except urllib.error.URLError:
+                assert process.poll() is None, "JupyterLab exited"
+                time.sleep(0.1)  # the server prints its URL a moment before it answers
+        else:
+            raise AssertionError("JupyterLab never answered")
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+        from k8s_course.sim import daemon
+
+        daemon.stop(tmp_path)
