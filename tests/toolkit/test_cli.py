@@ -80,7 +80,7 @@ def test_start_opens_jupyterlab_on_the_course_with_the_simulator(tmp_path):
                 token = line.split("token=")[1].split()[0].strip()
         assert token, "JupyterLab did not print its URL"
         url = f"http://127.0.0.1:{port}/api/contents/notebooks/00_apartment_complex.ipynb?content=0&token={token}"
-        for attempt in range(100):
+        for _ in range(100):
             try:
                 with urllib.request.urlopen(url, timeout=10) as answer:
                     assert json.loads(answer.read())["name"] == "00_apartment_complex.ipynb"
