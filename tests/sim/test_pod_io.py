@@ -94,10 +94,12 @@ def kubelet(simulator, api_client):
                                  "allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"},
                                  "addresses": [{"type": "InternalIP", "address": "172.18.0.9"}]}})
     extensions = simulator.cluster.server.extensions
+    names = ("pod_log", "pod_exec", "pod_attach", "pod_portforward", "metrics")
+    real = {name: getattr(extensions, name, None) for name in names}  # the cluster's own kubelets'
     PodIO({NODE: fake}, simulator.cluster.objects).install(extensions)
     yield fake
-    for name in ("pod_log", "pod_exec", "pod_attach", "pod_portforward", "metrics"):
-        delattr(extensions, name)
+    for name, value in real.items():
+        setattr(extensions, name, value)
     core.delete_node(NODE)
 
 
