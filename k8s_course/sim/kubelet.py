@@ -30,6 +30,7 @@ from .images import base
 from .kubelet_images import NodeImages
 from .kubelet_network import PodAddresses, PodNetwork
 from .kubelet_pods import PodWorker
+from .kubelet_volumes import VolumeRefresher
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class Kubelet(Controller):
         self._watcher = None
         self._host_ip = host_ip
         self._listeners: list[Callable[[Kubelet], None]] = []
+        self.volume_refresher = VolumeRefresher(self)  # ConfigMap/Secret volumes follow their objects
 
     # the node
 
@@ -130,6 +132,7 @@ class Kubelet(Controller):
         return (pod.get("spec") or {}).get("nodeName") == self.node_name
 
     async def run(self) -> None:
+        refreshing = asyncio.ensure_future(self.volume_refresher.run())
         try:
             while True:
                 await self._up.wait()
@@ -152,6 +155,7 @@ class Kubelet(Controller):
                 if self.running and not watcher.overflowed:
                     return  # the cluster is shutting down
         finally:
+            refreshing.cancel()
             for worker in list(self.workers.values()):
                 worker.abandon()
 

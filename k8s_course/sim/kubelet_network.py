@@ -12,6 +12,7 @@ by their DNS names to the clusterIP (headless ones to their ready pods' IPs), an
 from __future__ import annotations
 
 import ipaddress
+import socket
 
 from .images import base
 
@@ -228,6 +229,28 @@ class PodView:
         if serve is None:
             return 200, ""  # something listens and answers, but says nothing the course reads
         return await serve(port, path, ctx, client=self.ip)
+
+
+    async def http_request(self, method: str, host: str, port: int, path: str, body: bytes = b"",
+                           client_cert: str | None = None) -> tuple[int, str]:
+        """Any HTTP request (GET, POST with `body`, ...) to host:port; `client_cert` is the PEM
+        the caller presents (mTLS), None for a plain caller.
+
+        Raises socket.gaierror for a name DNS does not know, ConnectionRefusedError when nothing
+        listens there (a Service without ready backends included), as a real client sees them.
+        """
+        if not self.resolve(host):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        target = self._target(host, port)
+        if target is None:
+            raise ConnectionRefusedError(111, "Connection refused")
+        ctx, model = target
+        serve = getattr(model, "serve_request", None)
+        if serve is not None:
+            return await serve(port, method, path, body, ctx, client=self.ip, client_cert=client_cert)
+        if method in ("GET", "HEAD") and getattr(model, "serve_http", None) is not None:
+            return await model.serve_http(port, path, ctx, client=self.ip)
+        return 200, ""  # something listens and answers, but says nothing the course reads
 
 
 def _target_port(target, pod: dict) -> int | None:

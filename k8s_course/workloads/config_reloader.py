@@ -91,6 +91,15 @@ class ConfigState:
         }
 
 
+def respond(path: str, report) -> tuple[int, dict]:
+    """Answer one GET: (status, JSON answer); `report()` gives the body of /config."""
+    if path == "/config":
+        return 200, report()
+    if path == "/healthz":
+        return 200, {"status": "ok"}
+    return 404, {"error": f"no route {path}; try /config or /healthz"}
+
+
 # ---------------------------------------------------------------- I/O shell
 
 
@@ -146,12 +155,7 @@ class ConfigReloader:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                if self.path == "/config":
-                    status, answer = 200, reloader.report()
-                elif self.path == "/healthz":
-                    status, answer = 200, {"status": "ok"}
-                else:
-                    status, answer = 404, {"error": f"no route {self.path}; try /config or /healthz"}
+                status, answer = respond(self.path, reloader.report)
                 data = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

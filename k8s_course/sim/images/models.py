@@ -6,6 +6,7 @@
 | debian, ubuntu             | the same with dash/bash and GNU wording; no wget/nc/nslookup       |
 | python                     | the shell; `python` with no program exits 0 (no tty);              |
 |                            | `python -m http.server [port]` serves the working directory        |
+|                            | `python /app/<workload>.py`: the course's programs (`workloads`)   |
 | curlimages/curl            | `curl ARGS` (the image's entrypoint), or the command given         |
 | nginx                      | listens on 80 and the declared ports, serves /usr/share/nginx/html |
 |                            | (one access-log line per GET), `nginx -v`/`-t`/`-s reload`         |
@@ -405,7 +406,14 @@ class Envoy(Server):
 
 
 class PythonImage(ShellImage, HttpFiles):
-    """The python image: its shell, and `python -m http.server`; other programs are not modelled."""
+    """The python image: its shell, `python -m http.server`, and the programs it knows.
+
+    `programs` maps a script's basename to `async fn(shell, argv, io, env) -> exit code` (the
+    course's workloads: `images.workloads`). The script must exist in the container's files, as
+    `python` must open it (a ConfigMap mounted at /app on kind). A program serves HTTP with
+    `shell.python_image.serve(port, handler)`: the handler is
+    `async handler(method, target, body, client, client_cert) -> (status, body text)`.
+    """
 
     image_env = {"PYTHON_VERSION": "3.12.8", "LANG": "C.UTF-8"}
 
@@ -413,6 +421,19 @@ class PythonImage(ShellImage, HttpFiles):
         super().__init__(argv, flavour, {"python": self.python, "python3": self.python})
         self.programs = programs or {}
         self.http_root: str | None = None
+        self.http_handlers: dict[int, object] = {}
+        self._ctx: base.ContainerContext | None = None
+
+    def serve(self, port: int, handler) -> None:
+        """A program listens on `port` and answers its HTTP requests with `handler`."""
+        self.http_handlers[port] = handler
+        if self._ctx is not None:
+            self._ctx.listen(port)
+
+    def unserve(self, port: int) -> None:
+        self.http_handlers.pop(port, None)
+        if self._ctx is not None:
+            self._ctx.close(port)
 
     async def python(self, shell, argv, io, env) -> int:
         from k8s_course.sim.images.shell_syntax import Unsupported
@@ -434,10 +455,28 @@ class PythonImage(ShellImage, HttpFiles):
             return 0 if finished else 143
         program = self.programs.get(posixpath.basename(args[0]))
         if program is not None:
+            script = posixpath.join(shell.cwd, args[0])
+            if not shell.ctx.files.exists(script) or shell.ctx.files.is_dir(script):
+                io.stderr.write(f"{argv[0]}: can't open file '{script}': [Errno 2] No such file or directory\n")
+                return 2
+            self._ctx = shell.ctx
+            shell.python_image = self
             return await program(shell, args, io, env)
         raise Unsupported("python " + " ".join(args))
 
+    async def serve_request(self, port: int, method: str, path: str, body: bytes, ctx,
+                            client: str = "10.244.0.1", client_cert: str | None = None) -> tuple[int, str]:
+        handler = self.http_handlers.get(port)
+        if handler is not None:
+            return await handler(method, path, body, client, client_cert)
+        if method not in ("GET", "HEAD"):
+            return 501, ""  # http.server answers only GET and HEAD
+        return await self.serve_http(port, path, ctx, client)
+
     async def serve_http(self, port: int, path: str, ctx, client: str = "10.244.0.1") -> tuple[int, str]:
+        handler = self.http_handlers.get(port)
+        if handler is not None:
+            return await handler("GET", path, b"", client, None)
         if self.http_root is None:
             raise ConnectionError("nothing serves HTTP in this container")
         status, body = self.serve_file(ctx, self.http_root, path)

@@ -4,7 +4,8 @@ The image reference is normalised as containerd does (`nginx` -> `docker.io/libr
 names the simulated registry cannot know fail as a real pull fails (`PullError`, worded as
 containerd words it), and the container's `command`/`args` are combined with the image's own
 ENTRYPOINT and CMD (Kubernetes' rule) to decide what runs: the server an image ships, or the
-simulated shell. `Registry(images=..., python_programs=...)` adds the course's own workloads.
+simulated shell. The python image runs the course's workloads (`images.workloads`, e.g.
+`python /app/log_shipper.py`); `Registry(images=..., python_programs=...)` adds more.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from k8s_course.sim.images import base, course_images, models
+from k8s_course.sim.images import base, course_images, models, workloads
 from k8s_course.sim.images.shell_io import BUSYBOX, DEBIAN, Flavour
 
 KNOWN_HOSTS = {"docker.io", "index.docker.io", "registry.k8s.io", "ghcr.io", "quay.io"}
@@ -141,7 +142,8 @@ class Registry:
     def __init__(self, images: dict[str, Callable[[dict], base.ImageModel]] | None = None,
                  python_programs: dict[str, Callable] | None = None):
         self.images = dict(images or {})  # repository -> factory(container)
-        self.python_programs = dict(python_programs or {})  # script name -> async fn(shell, ...)
+        # script name -> async fn(shell, argv, io, env): the course's workloads, plus those given
+        self.python_programs = {**workloads.PROGRAMS, **(python_programs or {})}
 
     def model_for(self, container: dict) -> base.ImageModel:
         reference = parse_reference(container.get("image") or "")
