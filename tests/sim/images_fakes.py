@@ -23,6 +23,14 @@ class FakeNetwork:
         return (self.names.get(host) or [host])[0]
 
     def resolve(self, name: str) -> list[str]:
+        import ipaddress
+
+        try:
+            return [str(ipaddress.ip_address(name))]  # an address resolves to itself, as getaddrinfo does
+        except ValueError:
+            pass
+        if name == "localhost":
+            return ["127.0.0.1"]
         return list(self.names.get(name, []))
 
     def is_listening(self, host: str, port: int) -> bool:

@@ -175,8 +175,9 @@ def test_redis_is_ready_on_6379_and_answers_redis_cli():
         await settle()
         answers = [(await model.exec(["redis-cli", *args], ctx)).stdout
                    for args in (["ping"], ["SET", "k", "v"], ["GET", "k"], ["INCR", "n"])]
+        listening = set(ctx.listening)  # before the stop closes the port
         task.cancel()
-        return ctx.listening, answers, pod.lines("r")
+        return listening, answers, pod.lines("r")
 
     listening, answers, lines = run(scenario)
     assert listening == {6379}

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from k8s_course.sim.images import base, course_images, models, workloads
+from k8s_course.sim.images import base, course_images, models, redis_models, workloads
 from k8s_course.sim.images.shell_io import BUSYBOX, DEBIAN, Flavour
 
 KNOWN_HOSTS = {"docker.io", "index.docker.io", "registry.k8s.io", "ghcr.io", "quay.io"}
@@ -181,7 +181,9 @@ class Registry:
         return base.ImageModel()
 
 
-DEFAULT = Registry()
+# redis answers commands and the ambassador routes them with the real program's core
+DEFAULT = Registry(images={"redis": redis_models.redis_model},
+                   python_programs={"ambassador.py": redis_models.ambassador_program})
 
 
 def model_for(container: dict) -> base.ImageModel:
