@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -63,7 +62,9 @@ def _start(args: argparse.Namespace) -> int:
         command.append(f"--ServerApp.port={args.port}")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")  # containers and workshop VMs often run as root
-    return subprocess.call(command, env=env, cwd=REPO_ROOT)
+    # JupyterLab takes this process's place, so stopping `k8s-course start` stops JupyterLab
+    os.chdir(REPO_ROOT)
+    os.execve(sys.executable, command, env)
 
 
 def main(argv: list[str] | None = None) -> int:

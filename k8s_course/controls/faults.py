@@ -20,7 +20,8 @@ class PodDeleteButton(ipywidgets.HBox):
     def __init__(self, cluster, selector: str, namespace: str | None = None, **kwargs):
         self.cluster, self.selector, self.namespace = cluster, selector, namespace or ""
         self.button = ipywidgets.Button(description="🔥 burn down an apartment", button_style="danger",
-                                        tooltip=f"delete one pod with {selector}")
+                                        tooltip=f"delete one pod with {selector}",
+                                        layout=ipywidgets.Layout(width="auto"))  # the whole label shows
         self.label = ipywidgets.Label("")
         self.deleted: list[str] = []
         self.button.on_click(lambda _button: self._burn())
@@ -57,7 +58,8 @@ class NodeOutageToggle(ipywidgets.HBox):
     def __init__(self, cluster, node: str, **kwargs):
         self.cluster, self.node = cluster, node
         self.toggle = ipywidgets.ToggleButton(value=False, description=f"floor {node}: online",
-                                              icon="plug", button_style="success")
+                                              icon="plug", button_style="success",
+                                              layout=ipywidgets.Layout(width="auto"))
         self.label = ipywidgets.Label("")
         self._quiet = False
         self.toggle.observe(self._on_toggle, names="value")
