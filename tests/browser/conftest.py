@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 import queue
 import signal
 import socket
@@ -53,7 +54,10 @@ class JupyterLab:
     log: list[str] = field(default_factory=list)
 
     def notebook_url(self, path: str) -> str:
-        return f"{self.url}/lab/tree/{path}?token={self.token}"
+        # a workspace of its own, reset: the page shows this notebook alone, not the tabs an
+        # earlier page left open (Run All would then go to whichever tab JupyterLab restored)
+        workspace = f"test-{uuid.uuid4().hex[:8]}"
+        return f"{self.url}/lab/workspaces/{workspace}/tree/{path}?reset&token={self.token}"
 
     def api_client(self):
         """An official client for the simulator the notebooks use (close it when done)."""

@@ -254,12 +254,9 @@ def describe(pods) -> str:
 
 # the tests
 
-# Chapters 1 and 2 run under nbval in CI, but in the page their Run All did not reach an idle
-# kernel within the limit (not investigated yet): they join this list once they do.
-NOT_YET_IN_THE_BROWSER = {"notebooks/01_sidecar.ipynb", "notebooks/02_ambassador.ipynb"}
 
 
-@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p != CHAPTER_0 and p not in NOT_YET_IN_THE_BROWSER])
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p != CHAPTER_0])
 def test_every_notebook_runs_cleanly_in_jupyterlab(chromium, jupyterlab, artifacts, path):
     page = open_notebook(chromium, jupyterlab, path)
     try:
