@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 import queue
 import signal
 import socket
@@ -19,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
