@@ -17,73 +17,19 @@ import re
 from dataclasses import dataclass
 
 from k8s_course.sim import errors
+from k8s_course.sim.schema import validation_meta
 
-# --- label key and value validation (k8s.io/apimachinery/pkg/api/validate/content) ---------
-
-_LABEL_NAME_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
-_LABEL_NAME_RE = re.compile("^" + _LABEL_NAME_FMT + "$")
-_LABEL_VALUE_FMT = "(" + _LABEL_NAME_FMT + ")?"
-_LABEL_VALUE_RE = re.compile("^" + _LABEL_VALUE_FMT + "$")
-_DNS_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_DNS_SUBDOMAIN_FMT = _DNS_LABEL_FMT + "(\\." + _DNS_LABEL_FMT + ")*"
-_DNS_SUBDOMAIN_RE = re.compile("^" + _DNS_SUBDOMAIN_FMT + "$")
-_MAX_LABEL = 63
-_MAX_SUBDOMAIN = 253
-
-
-def _regex_error(message: str, regex: str, *examples: str) -> str:
-    # The doubled space after each example's comma is Kubernetes' own.
-    text = message + " (e.g. "
-    text += " or ".join(f"'{example}', " for example in examples)
-    return text + f"regex used for validation is '{regex}')"
-
-
-def _max_len_error(length: int) -> str:
-    return f"must be no more than {length} bytes"
-
-
-_NAME_PART_RULE = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"
-_VALUE_RULE = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"
-_SUBDOMAIN_RULE = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
+# --- label keys and values: the same rules as ObjectMeta's (schema.validation_meta) ---------
 
 
 def label_key_errors(key: str) -> list[str]:
-    """Why `key` is not a valid label key (empty when it is)."""
-    problems: list[str] = []
-    parts = key.split("/")
-    if len(parts) > 2:
-        return [
-            "a valid label key "
-            + _regex_error(_NAME_PART_RULE, _LABEL_NAME_FMT, "MyName", "my.name", "123-abc")
-            + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
-        ]
-    name = parts[-1]
-    if len(parts) == 2:
-        prefix = parts[0]
-        if not prefix:
-            problems.append("prefix part must be non-empty")
-        else:
-            if len(prefix.encode()) > _MAX_SUBDOMAIN:
-                problems.append("prefix part " + _max_len_error(_MAX_SUBDOMAIN))
-            if not _DNS_SUBDOMAIN_RE.match(prefix):
-                problems.append("prefix part " + _regex_error(_SUBDOMAIN_RULE, _DNS_SUBDOMAIN_FMT, "example.com"))
-    if not name:
-        problems.append("name part must be non-empty")
-    elif len(name.encode()) > _MAX_LABEL:
-        problems.append("name part " + _max_len_error(_MAX_LABEL))
-    if not _LABEL_NAME_RE.match(name):
-        problems.append("name part " + _regex_error(_NAME_PART_RULE, _LABEL_NAME_FMT, "MyName", "my.name", "123-abc"))
-    return problems
+    """Why `key` is not a valid label key (empty when it is): apimachinery's IsQualifiedName."""
+    return validation_meta.is_qualified_name(key)
 
 
 def label_value_errors(value: str) -> list[str]:
     """Why `value` is not a valid label value (empty when it is)."""
-    problems: list[str] = []
-    if len(value.encode()) > _MAX_LABEL:
-        problems.append(_max_len_error(_MAX_LABEL))
-    if not _LABEL_VALUE_RE.match(value):
-        problems.append(_regex_error(_VALUE_RULE, _LABEL_VALUE_FMT, "MyValue", "my_value", "12345"))
-    return problems
+    return validation_meta.is_valid_label_value(value)
 
 
 # --- label selectors ------------------------------------------------------------------------
