@@ -22,18 +22,20 @@ if TYPE_CHECKING:
     from ..simulator import Cluster
 
 
+async def read_json(request: web.Request) -> dict:
+    """An admin call's body: a JSON object, or a 400 that says what is wrong."""
+    try:
+        body = json.loads(await request.read() or b"{}")
+    except ValueError:
+        raise errors.bad_request("the body of the request is not JSON") from None
+    if not isinstance(body, dict):
+        raise errors.bad_request("the body of the request must be a JSON object")
+    return body
+
+
 def install(cluster: Cluster) -> None:
     server = cluster.server
     clock = cluster.clock
-
-    async def read_json(request: web.Request) -> dict:
-        try:
-            body = json.loads(await request.read() or b"{}")
-        except ValueError:
-            raise errors.bad_request("the body of the request is not JSON") from None
-        if not isinstance(body, dict):
-            raise errors.bad_request("the body of the request must be a JSON object")
-        return body
 
     def describe() -> web.Response:
         return web.json_response({"speed": clock.speed, "now": format_time(clock.now()),

@@ -14,12 +14,12 @@ before the server's app is built (`Cluster.start`), like the other admin routes.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from .. import errors
+from .admin import read_json
 
 if TYPE_CHECKING:
     from ..nodes import NodeAgent
@@ -57,7 +57,7 @@ def install(cluster: Cluster, agents: dict[str, NodeAgent]) -> None:
 
     async def crash(request: web.Request) -> web.Response:
         namespace, name = request.match_info["namespace"], request.match_info["name"]
-        body = await _read_json(request)
+        body = await read_json(request)
         pod = cluster.objects.get(pods, namespace, name)
         names = [c["name"] for c in pod["spec"].get("containers") or []] + \
                 [c["name"] for c in pod["spec"].get("initContainers") or []]
@@ -105,13 +105,3 @@ def install(cluster: Cluster, agents: dict[str, NodeAgent]) -> None:
     # installing again (a test with agents of its own) replaces the earlier routes
     taken = {(method, path) for method, path, _ in routes}
     server.admin_routes[:] = [r for r in server.admin_routes if (r[0], r[1]) not in taken] + routes
-
-
-async def _read_json(request: web.Request) -> dict:
-    try:
-        body = json.loads(await request.read() or b"{}")
-    except ValueError:
-        raise errors.bad_request("the body of the request is not JSON") from None
-    if not isinstance(body, dict):
-        raise errors.bad_request("the body of the request must be a JSON object")
-    return body

@@ -190,22 +190,10 @@ def _token(server: APIServer, rtype: ResourceType, target: Target, body) -> web.
 # scale
 
 def selector_string(selector: dict | None) -> str:
-    """metav1.LabelSelector -> the query-string form a Scale's status carries."""
-    if not selector:
-        return ""
-    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
-    for expression in selector.get("matchExpressions") or []:
-        key, operator = expression.get("key"), expression.get("operator")
-        values = ",".join(sorted(expression.get("values") or []))
-        if operator == "In":
-            parts.append(f"{key} in ({values})")
-        elif operator == "NotIn":
-            parts.append(f"{key} notin ({values})")
-        elif operator == "Exists":
-            parts.append(key)
-        elif operator == "DoesNotExist":
-            parts.append(f"!{key}")
-    return ",".join(parts)
+    """metav1.LabelSelector -> the query-string form a Scale's status carries ("" for none)."""
+    from .. import selectors
+
+    return str(selectors.from_selector_object(selector)) if selector else ""
 
 
 def scale_of(server: APIServer, rtype: ResourceType, obj: dict) -> dict:
