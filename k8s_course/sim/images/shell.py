@@ -37,6 +37,19 @@ def unsupported_message(construct: str) -> str:
     return UNSUPPORTED.format(construct=construct)
 
 
+async def finished_before_signal(task: asyncio.Future, stopping: asyncio.Event) -> bool:
+    """Wait for `task` or for SIGTERM (`stopping`); True when the task finished first."""
+    stop = asyncio.ensure_future(stopping.wait())
+    try:
+        done, _ = await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stop.cancel()
+    if task in done:
+        task.result()
+        return True
+    return False
+
+
 class ShellExit(Exception):
     def __init__(self, code: int):
         super().__init__(code)
@@ -218,13 +231,7 @@ class Shell:
                 if not self._signal_pending() and (self.stopping is None or self.signals.delivered):
                     await task
                     return True
-                stop = asyncio.ensure_future(self.stopping.wait())
-                try:
-                    done, _ = await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    stop.cancel()
-                if task in done:
-                    task.result()
+                if await finished_before_signal(task, self.stopping):
                     return True
                 if await self._deliver_signal() == "ignored":
                     continue

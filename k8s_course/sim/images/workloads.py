@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 from cryptography import x509
 
+from k8s_course.sim.images.shell import finished_before_signal
 from k8s_course.workloads import (
     config_reloader,
     log_aggregator,
@@ -51,13 +52,7 @@ async def until_stopped(shell, awaitable) -> bool:
     if shell.stopping is None:  # run by `kubectl exec`: no signal reaches it
         await task
         return True
-    stop = asyncio.ensure_future(shell.stopping.wait())
-    try:
-        done, _ = await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stop.cancel()
-    if task in done:
-        task.result()
+    if await finished_before_signal(task, shell.stopping):
         return True
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
