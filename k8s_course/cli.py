@@ -3,6 +3,9 @@
     k8s-course start             JupyterLab on the course, on kind if it answers, else the simulator
     k8s-course sim start|status|stop [--port N] [--speed X] [--kubeconfig PATH]
                                      [--workers N] [--node-cpu C] [--node-memory M]
+    k8s-course labs              the workshop labs, each with a one-line status
+    k8s-course check LAB [--hint N] [--namespace NS]
+                                 check a lab on the live cluster (exit code 0: every step passes)
 """
 
 from __future__ import annotations
@@ -67,6 +70,42 @@ def _start(args: argparse.Namespace) -> int:
     os.execve(sys.executable, command, env)
 
 
+def _labs(args: argparse.Namespace) -> int:
+    from . import connect, labs
+
+    cluster = connect(quiet=True)
+    width = max(len(name) for name in labs.LABS)
+    for lab in labs.LABS.values():
+        if cluster.find("Namespace", lab.namespace, namespace=None) is None:
+            status = "not started"
+        else:
+            status = lab.check(cluster.use_namespace(lab.namespace)).status
+        where = "" if lab.kind_ready or cluster.backend.name != "kind" else " (simulator only)"
+        print(f"{lab.name:<{width}}  {lab.minutes:>3} min  {status}{where}")
+        print(f"{'':<{width}}           {lab.title}: {lab.summary}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from . import connect, labs
+
+    try:
+        lab = labs.get(args.lab)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    cluster = connect(quiet=True)
+    namespace = args.namespace or lab.namespace
+    if cluster.find("Namespace", namespace, namespace=None) is None:
+        print(f"namespace {namespace} does not exist: start the lab first (labs/ in the course, or "
+              f"labs.start({lab.name!r}, connect({namespace!r})))", file=sys.stderr)
+        return 1
+    report = lab.check(cluster.use_namespace(namespace))
+    report.hint_level = args.hint
+    print(report)
+    return 0 if report.passed else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="k8s-course", description="Learn the Kubernetes patterns by running them.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -80,7 +119,17 @@ def main(argv: list[str] | None = None) -> int:
     sim.add_argument("--speed", type=float, default=1.0)
     sim.add_argument("--kubeconfig", type=Path, default=None)
     add_node_options(sim)
+    commands.add_parser("labs", help="list the workshop labs with their status on the cluster")
+    check = commands.add_parser("check", help="check a lab on the live cluster")
+    check.add_argument("lab")
+    check.add_argument("--hint", type=int, default=1, choices=(1, 2, 3),
+                       help="how telling the hint is: 1 a nudge, 3 nearly the answer")
+    check.add_argument("--namespace", default=None, help="the lab's namespace (default: lab-<name>)")
     args = parser.parse_args(argv)
+    if args.command == "labs":
+        return _labs(args)
+    if args.command == "check":
+        return _check(args)
     if args.command == "sim":
         return _sim(args)
     return _start(args)

@@ -10,6 +10,7 @@ simulated shell. The python image runs the course's workloads (`images.workloads
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -95,8 +96,24 @@ def check_pullable(reference: Reference) -> None:
         raise PullError(prefix + "pull access denied, repository does not exist or may require "
                         "authorization: server message: insufficient_scope: authorization failed",
                         code="Unknown")
-    if reference.tag == "does-not-exist":
+    if reference.tag == "does-not-exist" or not _plausible_stock_tag(reference):
         raise PullError(prefix + f"{ref}: not found")
+
+
+# the words stock images' tags are made of (besides version numbers): `1.27-alpine`,
+# `3.11-slim-bookworm`, `16.4-bookworm`; a typo such as `1.27-alpnie` names no image
+TAG_WORDS = {"latest", "stable", "mainline", "alpine", "slim", "bookworm", "bullseye", "buster",
+             "trixie", "perl", "otel", "uclibc", "glibc", "musl", "jammy", "noble", "focal",
+             "windowsservercore", "nanoserver", "rc", "alpha", "beta", "git", "unprivileged"}
+
+
+def _plausible_stock_tag(reference: Reference) -> bool:
+    """False for a tag of a stock image that no registry has: words it does not use."""
+    if reference.digest or _kind(reference.repository) not in STOCK:
+        return True
+    parts = re.split(r"[-_.]", reference.tag.lower())
+    return all(part.isdigit() or re.fullmatch(r"v?\d+[a-z]*\d*", part) or part.rstrip("0123456789") in TAG_WORDS
+               for part in parts if part)
 
 
 def process_argv(container: dict, entrypoint: list[str], cmd: list[str]) -> list[str]:
