@@ -2,15 +2,19 @@
 
 A figure is a function of plain data (the API's JSON for nodes and pods) that returns a
 matplotlib Figure (`building.draw_building`, `timeline.draw_timeline`); the live widgets in
-`live` redraw from those same functions. Views read the cluster; they never change it (that is
-what `k8s_course.controls` are for, and neither package imports the other).
+`live` redraw from those same functions. Chapter 3's failover is measured in `outages` and
+drawn in `failover` (with its live `FailoverView`); what the patterns cost is in `costs`.
+Views read the cluster; they never change it (that is what `k8s_course.controls` are for, and
+neither package imports the other).
 """
 
 from __future__ import annotations
 
+from . import costs, outages
 from .building import draw_building, render_png
+from .failover import FailoverView, draw_failover, draw_sync_vs_async
 from .live import BuildingView, LogTail, events_html, events_table
 from .timeline import Recorder, draw_timeline
 
-__all__ = ["BuildingView", "LogTail", "Recorder", "draw_building", "draw_timeline", "events_html",
-           "events_table", "render_png"]
+__all__ = ["BuildingView", "FailoverView", "LogTail", "Recorder", "costs", "draw_building", "draw_failover",
+           "draw_sync_vs_async", "draw_timeline", "events_html", "events_table", "outages", "render_png"]
