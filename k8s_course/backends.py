@@ -93,9 +93,11 @@ def simulator() -> Backend:
     """The background simulator, started if none runs."""
     from .sim import daemon
 
+    crashed = daemon.state_path(_state_dir()).exists() and daemon.read_state(_state_dir()) is None
     record = daemon.start(speed=_speed(), state_dir=_state_dir())
+    again = " (started again: the previous one had stopped, so this one is empty)" if crashed else ""
     return Backend("simulator", record["kubeconfig"], SIM_CONTEXT,
-                   f"the built-in simulated cluster at {record['url']} (clock x{record['speed']:g})")
+                   f"the built-in simulated cluster at {record['url']} (clock x{record['speed']:g}){again}")
 
 
 def choose(prefer: str | None = None) -> Backend:

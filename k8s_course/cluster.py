@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from . import backends, progress
+from . import backends, progress, reconnecting
 from .errors import ClusterError, CourseError, from_api_exception
 
 PART_OF = "app.kubernetes.io/part-of"
@@ -63,6 +63,9 @@ class Cluster:
 
     def resource(self, kind: str, api_version: str | None = None):
         """The official dynamic client's resource for a kind ('Deployment', 'deploy', 'pods')."""
+        return self._call(lambda: self._lookup(kind, api_version))  # discovery may have to ask the server
+
+    def _lookup(self, kind: str, api_version: str | None):
         from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
         for attempt in (1, 2):
@@ -239,20 +242,31 @@ class Cluster:
             return {}
         return {"namespace": namespace or self.namespace} if namespace is not None else {}
 
-    @staticmethod
-    def _call(action):
+    def _call(self, action):
+        """Run one API call; errors become CourseErrors, and a cluster that went away is found again."""
         from kubernetes.client import ApiException
         from kubernetes.dynamic.exceptions import DynamicApiError
 
-        try:
-            return action()
-        except DynamicApiError as error:
-            raise from_api_exception(error) from None
-        except ApiException as error:
-            raise from_api_exception(error) from None
-        except (ConnectionError, OSError) as error:
-            raise CourseError(f"the cluster does not answer ({error})",
-                              "run k8s_course.connect() again; it restarts the simulator if it stopped") from None
+        for attempt in (1, 2):
+            try:
+                return action()
+            except (DynamicApiError, ApiException) as error:
+                raise from_api_exception(error) from None
+            except reconnecting.connection_errors() as error:
+                if attempt == 2:
+                    raise CourseError(f"the cluster does not answer ({error})",
+                                      "run k8s_course.connect() again; it restarts the simulator if it stopped") from None
+                reconnecting.recover(self, error)  # returns only when the same cluster answers again
+
+    def rebind(self, backend: backends.Backend) -> None:
+        """Talk to `backend` from now on (after a restart), in the same namespace."""
+        from kubernetes import config, dynamic
+
+        self.backend = backend
+        self.api_client = config.new_client_from_config(config_file=backend.kubeconfig, context=backend.context)
+        self._dynamic = dynamic.DynamicClient(self.api_client)
+        if self.namespace != "default":
+            self.use_namespace(self.namespace)
 
 
 def _rollout_done(deployment: dict) -> bool:

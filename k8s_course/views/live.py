@@ -86,36 +86,51 @@ class BuildingView(ipywidgets.Output):
     # background work
 
     def _start(self) -> None:
-        from kubernetes import client
-
-        core = client.CoreV1Api(self._cluster.api_client)
-        if self._selector:
-            pods = (core.list_namespaced_pod, (self._namespace,), {"label_selector": self._selector})
-        else:
-            pods = (core.list_namespaced_pod, (self._namespace,), {})
-        nodes = (core.list_node, (), {})
-        for name, (function, args, options) in (("pods", pods), ("nodes", nodes)):
-            thread = threading.Thread(target=self._watch, args=(function, args, options),
-                                      name=f"building-watch-{name}", daemon=True)
+        for what in ("pods", "nodes"):
+            thread = threading.Thread(target=self._watch, args=(what,), name=f"building-watch-{what}", daemon=True)
             self._threads.append(thread)
         self._threads.append(threading.Thread(target=self._redraw_when_stale, name="building-redraw", daemon=True))
         for thread in self._threads:
             thread.start()
 
-    def _watch(self, function, args, options) -> None:
-        from kubernetes import watch
+    def _listing(self, what: str):
+        """The list call to watch, on the cluster's client of the moment (it changes on reconnect)."""
+        from kubernetes import client
 
+        core = client.CoreV1Api(self._cluster.api_client)
+        if what == "nodes":
+            return core.list_node, (), {}
+        options = {"label_selector": self._selector} if self._selector else {}
+        return core.list_namespaced_pod, (self._namespace,), options
+
+    def _watch(self, what: str) -> None:
+        """Watch, and after a break resume from the last resourceVersion seen (relist on 410 Gone)."""
+        from kubernetes import watch
+        from kubernetes.client import ApiException
+
+        version = None
         while not self._stopping.is_set():
+            function, args, options = self._listing(what)
+            if version:
+                options = {**options, "resource_version": version}
             stream = watch.Watch()
             self._watches.append(stream)
             try:
-                for _event in stream.stream(function, *args, timeout_seconds=WATCH_SECONDS, **options):
-                    self._stale.set()
+                for event in stream.stream(function, *args, timeout_seconds=WATCH_SECONDS,
+                                           allow_watch_bookmarks=True, **options):
+                    version = event["object"].metadata.resource_version or version
+                    if event["type"] != "BOOKMARK":
+                        self._stale.set()
                     if self._stopping.is_set():
                         break
+                self.error = None
+            except ApiException:  # 410 Gone, or a new cluster that never knew that version: start afresh
+                version = None
+                self._stale.set()
             except Exception as error:  # the cluster went away or the watch was closed under us
                 if not self._stopping.is_set():
                     self.error = f"watch failed: {error}"
+                    self._stale.set()
                     self._stopping.wait(1.0)  # then try again
             finally:
                 self._watches.remove(stream)
