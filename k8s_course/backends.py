@@ -100,11 +100,25 @@ def simulator() -> Backend:
                    f"the built-in simulated cluster at {record['url']} (clock x{record['speed']:g}){again}")
 
 
+def from_kubeconfig() -> Backend:
+    """The cluster $KUBECONFIG's current context names: a class's shared cluster, for instance."""
+    import yaml
+
+    path = os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
+    try:
+        context = yaml.safe_load(Path(path).read_text()).get("current-context", "")
+    except (OSError, yaml.YAMLError, AttributeError) as error:
+        raise RuntimeError(f"cannot read the kubeconfig {path}: {error}") from None
+    return Backend("kubeconfig", path, context, f"the cluster of {path} (context {context})")
+
+
 def choose(prefer: str | None = None) -> Backend:
     """kind when it answers (or when asked for), else the simulator."""
     prefer = prefer or os.environ.get("K8S_COURSE_BACKEND")
-    if prefer not in (None, "", "kind", "simulator", "sim"):
-        raise ValueError(f"unknown backend {prefer!r}: use 'kind' or 'simulator'")
+    if prefer not in (None, "", "kind", "simulator", "sim", "kubeconfig"):
+        raise ValueError(f"unknown backend {prefer!r}: use 'kind', 'simulator' or 'kubeconfig'")
+    if prefer == "kubeconfig":
+        return from_kubeconfig()
     if prefer in (None, "", "kind"):
         found = kind_cluster()
         if found is not None:

@@ -6,6 +6,8 @@
     k8s-course labs              the workshop labs, each with a one-line status
     k8s-course check LAB [--hint N] [--namespace NS]
                                  check a lab on the live cluster (exit code 0: every step passes)
+    k8s-course class create NAME... [--out DIR] | progress | delete
+                                 a class on one cluster: a namespace, account and kubeconfig each
 """
 
 from __future__ import annotations
@@ -106,6 +108,33 @@ def _check(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
+def _class(args: argparse.Namespace) -> int:
+    from . import classroom, connect
+    from .errors import CourseError
+
+    cluster = connect(quiet=True)
+    try:
+        if args.action == "create":
+            if not args.learners:
+                print("error: name the learners: k8s-course class create ada grace ...", file=sys.stderr)
+                return 2
+            for path in classroom.create(cluster, args.learners, args.out):
+                print(f"{path}  (for {path.stem}: KUBECONFIG={path} K8S_COURSE_LEARNER={path.stem} k8s-course start)")
+        elif args.action == "progress":
+            rows = classroom.progress(cluster)
+            if not rows:
+                print("no learners on this cluster (k8s-course class create ... makes them)")
+            for learner, lab, status in rows:
+                print(f"{learner:<16} {lab:<16} {status}")
+        else:
+            for namespace in classroom.delete(cluster):
+                print(f"deleted {namespace}")
+    except CourseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="k8s-course", description="Learn the Kubernetes patterns by running them.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -125,7 +154,13 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--hint", type=int, default=1, choices=(1, 2, 3),
                        help="how telling the hint is: 1 a nudge, 3 nearly the answer")
     check.add_argument("--namespace", default=None, help="the lab's namespace (default: lab-<name>)")
+    klass = commands.add_parser("class", help="a class on one cluster: learners' namespaces and kubeconfigs")
+    klass.add_argument("action", choices=("create", "progress", "delete"))
+    klass.add_argument("learners", nargs="*", help="learner names (create)")
+    klass.add_argument("--out", type=Path, default=Path("class"), help="where the kubeconfigs go (create)")
     args = parser.parse_args(argv)
+    if args.command == "class":
+        return _class(args)
     if args.command == "labs":
         return _labs(args)
     if args.command == "check":

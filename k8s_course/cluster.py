@@ -41,7 +41,8 @@ class Cluster:
 
     def use_namespace(self, name: str) -> Cluster:
         """Create (if needed) and work in namespace `name`, labelled as the course's."""
-        self.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}, namespace=None)
+        if self.find("Namespace", name, namespace=None) is None:
+            self.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}, namespace=None)
         self.namespace = name
         return self
 
@@ -51,6 +52,10 @@ class Cluster:
         if name in ("default", "kube-system", "kube-public", "kube-node-lease"):
             raise CourseError(f"refusing to delete the system namespace {name!r}",
                               "cleanup() deletes the lesson's own namespace; use cluster.use_namespace() first")
+        space = self.find("Namespace", name, namespace=None)
+        if space is not None and "k8s-course/learner" in (space["metadata"].get("labels") or {}):
+            self._delete_course_objects()  # a learner's namespace in a class: it stays, the work goes
+            return
         try:
             self.delete("Namespace", name, namespace=None)
         except ClusterError as error:
@@ -58,6 +63,17 @@ class Cluster:
                 raise
         self.wait_for(lambda: self.find("Namespace", name, namespace=None) is None, timeout,
                       f"namespace {name} to be deleted")
+
+    def _delete_course_objects(self) -> None:
+        """Delete what the course made in this namespace (its label), owners first."""
+        for kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet", "Pod", "Service",
+                     "ConfigMap", "Secret", "PersistentVolumeClaim"):
+            for obj in self.list(kind, selector=f"{PART_OF}=k8s-course"):
+                try:
+                    self.delete(kind, obj["metadata"]["name"])
+                except ClusterError as error:
+                    if error.status != 404:
+                        raise
 
     # reading
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import backends
+from . import backends, classroom
 from .cluster import Cluster
 from .errors import CourseError, NoCluster
 
@@ -10,9 +10,14 @@ from .errors import CourseError, NoCluster
 def connect(namespace: str | None = None, backend: str | None = None, quiet: bool = False) -> Cluster:
     """Use the kind cluster when it answers, else start or reuse the simulated cluster.
 
-    With `namespace`, the lesson works in that namespace (created if needed).
+    With `namespace`, the lesson works in that namespace (created if needed). In a class on one
+    cluster (`K8S_COURSE_LEARNER` set), it is the learner's own namespace, on $KUBECONFIG's cluster.
     """
     from kubernetes import config
+
+    learner = classroom.current_learner()
+    if learner:
+        namespace, backend = classroom.namespace_of(learner), backend or "kubeconfig"
 
     try:
         chosen = backends.choose(backend)

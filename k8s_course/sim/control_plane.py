@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .controllers.aggregation import ClusterRoleAggregationController
 from .controllers.crd_cleanup import CRDCleanupController
 from .controllers.cronjob import CronJobController
 from .controllers.daemonset import DaemonSetController
@@ -47,4 +48,5 @@ def controllers(cluster: Cluster) -> list[Controller]:
         VolumeBinder(objects),
         NodeLifecycleController(objects),
         Scheduler(objects),
+        ClusterRoleAggregationController(objects),
     ]

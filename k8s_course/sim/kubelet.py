@@ -24,6 +24,7 @@ import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable
 
+from . import disks as disks_module
 from . import events, quantities
 from .controllers.base import Controller
 from .images import base
@@ -52,9 +53,10 @@ class Kubelet(Controller):
     def __init__(self, objects, node_name: str, pod_cidr: str, images=None, *,
                  network: PodNetwork | None = None,
                  pull_delay: float | dict | Callable[[str], float] = 0.0,
-                 host_ip: str | None = None):
+                 host_ip: str | None = None, disks: disks_module.Disks | None = None):
         """`images`: anything with `model_for(container)` (default: images.registry);
-        `pull_delay`: simulated seconds per pull, a number, {image: seconds} or a function."""
+        `pull_delay`: simulated seconds per pull, a number, {image: seconds} or a function;
+        `disks`: the cluster's persistent disks (shared by its kubelets; default: this one's own)."""
         super().__init__(objects)
         self.node_name = node_name
         self.pod_cidr = pod_cidr
@@ -70,6 +72,7 @@ class Kubelet(Controller):
         self._watcher = None
         self._host_ip = host_ip
         self._listeners: list[Callable[[Kubelet], None]] = []
+        self.disks = disks if disks is not None else disks_module.Disks(objects.store)
         self.volume_refresher = VolumeRefresher(self)  # ConfigMap/Secret volumes follow their objects
 
     # the node

@@ -12,11 +12,13 @@ from __future__ import annotations
 import base64
 import re
 import secrets
+from collections.abc import Callable
 
 from . import quantities
 
 CONFIG_MAPS = ("", "configmaps")
 SECRETS = ("", "secrets")
+SERVICE_ACCOUNTS = ("", "serviceaccounts")
 KUBERNETES_SERVICE_IP = "10.96.0.1"
 _LABEL_PATH = re.compile(r"^metadata\.(labels|annotations)\['(.+)'\]$")
 _REFERENCE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
@@ -141,8 +143,10 @@ def _key_value(store, namespace: str, source: dict) -> str | None:
     return None
 
 
-def volume_files(pod: dict, volume: dict, store, token: str) -> dict[str, str] | None:
+def volume_files(pod: dict, volume: dict, store, token: str | Callable[[dict, str], str]) -> dict[str, str] | None:
     """The files of a volume the kubelet projects, or None for the other kinds (emptyDir ...).
+
+    `token` is what a serviceAccountToken source holds, or makes it (`service_account_token`).
 
     Raises ConfigError with the FailedMount wording when a source is missing.
     """
@@ -165,7 +169,8 @@ def volume_files(pod: dict, volume: dict, store, token: str) -> dict[str, str] |
             elif "downwardAPI" in source:
                 files.update(_downward(pod, source["downwardAPI"].get("items") or []))
             elif "serviceAccountToken" in source:
-                files[source["serviceAccountToken"].get("path", "token")] = token
+                projection = source["serviceAccountToken"]
+                files[projection.get("path", "token")] = token(projection, name) if callable(token) else token
         return files
     return None
 
@@ -199,7 +204,32 @@ def _downward(pod: dict, items: list[dict]) -> dict[str, str]:
     return files
 
 
-def service_account_token() -> str:
-    """A token-shaped string (the API side decides whether it authenticates anything)."""
-    header = base64.urlsafe_b64encode(b'{"alg":"RS256","kid":"sim"}').decode().rstrip("=")
-    return f"{header}.{secrets.token_urlsafe(96)}.{secrets.token_urlsafe(64)}"
+def service_account_token(pod: dict, issuer=None) -> Callable[[dict, str], str]:
+    """What the kubelet writes for a projected serviceAccountToken source of `pod`:
+    `token(projection, volume_name)`, to pass to `volume_files`.
+
+    With the cluster's token issuer (`auth.tokens.ServiceAccountTokens`), a real token of the
+    pod's ServiceAccount, bound to the pod (it stops working when the pod or account goes);
+    ConfigError with the kubelet's words while the account does not exist. Without an issuer
+    (a kubelet tested alone), a token-shaped string that authenticates nobody.
+    """
+    meta, spec = pod["metadata"], pod.get("spec") or {}
+    namespace = meta.get("namespace", "default")
+    account_name = spec.get("serviceAccountName") or "default"
+
+    def token(projection: dict, volume: str) -> str:
+        if issuer is None:
+            header = base64.urlsafe_b64encode(b'{"alg":"RS256","kid":"sim"}').decode().rstrip("=")
+            return f"{header}.{secrets.token_urlsafe(96)}.{secrets.token_urlsafe(64)}"
+        account = issuer.store.get(SERVICE_ACCOUNTS, namespace, account_name)
+        if account is None:
+            raise ConfigError(f'MountVolume.SetUp failed for volume "{volume}" : failed to fetch token: '
+                              f'serviceaccounts "{account_name}" not found')
+        audience = projection.get("audience")
+        value, _ = issuer.issue(namespace, account, projection.get("expirationSeconds") or 3607,
+                                [audience] if audience else None,
+                                {"kind": "Pod", "name": meta.get("name", ""), "uid": meta.get("uid", ""),
+                                 "nodeName": spec.get("nodeName", "")})
+        return value
+
+    return token

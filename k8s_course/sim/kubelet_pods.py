@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from . import errors, kubelet_config, kubelet_formats, kubelet_images, kubelet_status
+from . import disks, errors, kubelet_config, kubelet_formats, kubelet_images, kubelet_status
 from .kubelet_containers import ContainerSlot
 from .kubelet_network import PodEndpoint, PodView
 from .kubelet_probes import KINDS
@@ -120,10 +120,16 @@ class PodWorker:
         self.sandbox_ready = False
 
     async def _mount_volumes(self) -> None:
-        token = kubelet_config.service_account_token()
+        token = kubelet_config.service_account_token(self.pod, getattr(self.kubelet, "token_issuer", None))
         while True:
             try:
                 for volume in self.pod["spec"].get("volumes") or []:
+                    claim = volume.get("persistentVolumeClaim")
+                    if isinstance(claim, dict) and hasattr(self.files, "attach"):
+                        # the claim's disk: the same files for every pod that mounts the claim
+                        self.files.attach(volume["name"], await disks.claimed_volume(
+                            self.kubelet.store, self.kubelet.disks, self.namespace, claim.get("claimName", "")))
+                        continue
                     files = kubelet_config.volume_files(self.pod, volume, self.kubelet.store, token)
                     if files is not None:
                         self.files.mount_files(volume["name"], files, read_only=True)

@@ -14,7 +14,7 @@ import random
 import uuid
 from dataclasses import dataclass, field
 
-from . import admission, errors, patching, quantities
+from . import admission, errors, patching, quantities, webhooks
 from .clock import Clock, format_time
 from .resources import Registry, ResourceType
 from .schema import crds, defaulting, types, validation, validation_meta
@@ -72,6 +72,7 @@ class Objects:
         self.registry = registry
         self.clock = clock
         self.admission = admission.Admission(self)
+        self.webhooks = webhooks.Webhooks(self)  # dynamic admission; the cluster gives it the pod network
 
     # reading
 
@@ -131,7 +132,10 @@ class Objects:
         elif not rtype.custom:
             defaulting.set_initial_status(rtype.kind_key, obj)
         self._default(rtype, obj)
+        if self.webhooks.mutate(rtype, "CREATE", obj, None, None, options.dry_run, warnings):
+            self._default(rtype, obj)
         self._validate(rtype, obj, None)
+        self.webhooks.validate(rtype, "CREATE", obj, None, None, options.dry_run, warnings)
         self.admission.before_create(rtype, obj, options.dry_run)
         self._manage_fields(rtype, None, obj, options, "Update")
         if options.dry_run:
@@ -187,9 +191,12 @@ class Objects:
             obj.setdefault("spec", {})["finalizers"] = finalizers
             if not finalizers:
                 obj["spec"].pop("finalizers")
+        if self.webhooks.mutate(rtype, "UPDATE", obj, current, subresource, options.dry_run, warnings):
+            self._default(rtype, obj)
         if "generation" in meta and _spec_of(obj) != _spec_of(current):
             meta["generation"] = old_meta["generation"] + 1
         self._validate(rtype, obj, current)
+        self.webhooks.validate(rtype, "UPDATE", obj, current, subresource, options.dry_run, warnings)
         if old_meta.get("deletionTimestamp"):
             added = set(meta.get("finalizers") or ()) - set(old_meta.get("finalizers") or ())
             if added:
@@ -342,6 +349,8 @@ class Objects:
             finalizers.append("orphan")
         if policy == "Foreground" and "foregroundDeletion" not in finalizers:
             finalizers.append("foregroundDeletion")
+        self.webhooks.mutate(rtype, "DELETE", None, current, None, options.dry_run)
+        self.webhooks.validate(rtype, "DELETE", None, current, None, options.dry_run)
         grace = self.admission.grace_period(rtype, current, options.grace_period_seconds)
         extra_finalizers = self.admission.deletion_finalizers(rtype, current)
         finalizers += [f for f in extra_finalizers if f not in finalizers]

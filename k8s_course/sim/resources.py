@@ -148,6 +148,10 @@ def _builtin() -> list[ResourceType]:
         rt("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True),
         rt("rbac.authorization.k8s.io", "v1", "roles", "Role", True),
         rt("storage.k8s.io", "v1", "storageclasses", "StorageClass", False, ("sc",)),
+        rt("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations",
+           "MutatingWebhookConfiguration", False, has_generation=True),
+        rt("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations",
+           "ValidatingWebhookConfiguration", False, has_generation=True),
         rt("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False,
            verbs=create_only, stored=False),
         rt("authorization.k8s.io", "v1", "subjectaccessreviews", "SubjectAccessReview", False,
@@ -164,7 +168,8 @@ def _builtin() -> list[ResourceType]:
 # Preferred versions are the only versions we serve; each group has one.
 GROUP_ORDER = (
     "", "apps", "events.k8s.io", "authentication.k8s.io", "authorization.k8s.io", "batch",
-    "policy", "rbac.authorization.k8s.io", "storage.k8s.io", "apiextensions.k8s.io",
+    "policy", "rbac.authorization.k8s.io", "storage.k8s.io", "admissionregistration.k8s.io",
+    "apiextensions.k8s.io",
     "coordination.k8s.io", "discovery.k8s.io", "metrics.k8s.io",
 )
 

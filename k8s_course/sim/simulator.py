@@ -23,10 +23,11 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import certificates, control_plane, kubeconfig, nodes
+from . import certificates, control_plane, disks, kubeconfig, nodes
 from .api import admin, admin_nodes
 from .api.pods import PodIO
 from .api.server import APIServer
+from .auth import bootstrap, gate
 from .clock import Clock
 from .kubelet import Kubelet
 from .kubelet_network import PodNetwork
@@ -46,7 +47,7 @@ class Extensions:
     """Where the behaviour side plugs into the API: pod logs and exec, metrics, tokens."""
 
     def __init__(self) -> None:
-        self.service_account_tokens: dict[str, tuple[str, str, str]] = {}
+        self.gate = None  # auth.gate.Gate: authentication, impersonation and RBAC (None: admin token only)
 
 
 class Cluster:
@@ -69,16 +70,19 @@ class Cluster:
         self.server = APIServer(self.objects, self.token, self.extensions)
         admin.install(self)
         self.network = PodNetwork()
+        self.disks = disks.Disks(self.store)  # what PersistentVolumes hold, shared by the kubelets
+        self.objects.webhooks.network = self.network  # webhooks served by pods answer on it
         self.agents: dict[str, nodes.NodeAgent] = {}
         self.kubelets: dict[str, Kubelet] = {}
         specs = nodes.default_nodes() if node_specs is None else node_specs
         for index, spec in enumerate(specs):
             agent = nodes.NodeAgent(self.objects, spec, index)
             agent.kubelet = Kubelet(self.objects, spec.name, agent.pod_cidr, network=self.network,
-                                    pull_delay=pull_delay)
+                                    pull_delay=pull_delay, disks=self.disks)
             self.agents[spec.name] = agent
             self.kubelets[spec.name] = agent.kubelet
         PodIO(self.kubelets, self.objects).install(self.extensions)
+        gate.install(self)
         admin_nodes.install(self, self.agents)
         self.controllers = (controllers or control_plane.controllers)(self)
         self._tasks: list[asyncio.Task] = []
@@ -87,6 +91,7 @@ class Cluster:
         self.port: int | None = None
 
     def seed(self) -> None:
+        bootstrap.seed(self.objects)  # the default roles and bindings, before anyone asks
         namespaces = self.registry.lookup("", "v1", "namespaces")
         for name in SYSTEM_NAMESPACES:
             self.objects.create(namespaces, None, {"apiVersion": "v1", "kind": "Namespace",

@@ -73,7 +73,7 @@ def test_the_building_view_keeps_drawing_after_the_simulator_is_replaced(private
             cluster.list("Pod")
         cluster.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "survivor"},
                        "spec": {"containers": [{"name": "c", "image": "busybox:1.36", "command": ["sleep", "3600"]}]}})
-        cluster.wait_for(lambda: "1 apartments" in view.outputs[0]["data"]["text/plain"], timeout=30,
+        cluster.wait_for(lambda: "1 apartments" in view.outputs[0]["data"]["text/plain"], timeout=90,
                          description="the view to show the new cluster's pod")
         assert view.outputs[0]["data"]["text/plain"] == "<building: 3 floors, 1 apartments>"
     finally:

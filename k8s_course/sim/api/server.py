@@ -120,6 +120,10 @@ class APIServer:
     async def _authenticate(self, request: web.Request, handler):
         if request.path in ANONYMOUS_PATHS or request.path.startswith(tuple(p + "/" for p in ANONYMOUS_PATHS)):
             return await handler(request)
+        gate = getattr(self.extensions, "gate", None)
+        if gate is not None:  # authentication, impersonation and RBAC (auth.gate)
+            request[gate.USER_KEY] = gate.admit(request.method, request.path, request.query, request.headers)
+            return await handler(request)
         header = request.headers.get("Authorization", "")
         scheme, _, credential = header.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(credential.strip().encode(),

@@ -1,18 +1,19 @@
 """Resources and subresources that are verbs rather than stored objects.
 
-Scale, binding, eviction, finalize, service-account tokens, access reviews and metrics are
-answered here; pod logs and exec are handed to the kubelet side through `server.extensions`.
+Scale, binding, eviction, finalize, service-account tokens (`auth.tokens`), access reviews
+(`auth.reviews`) and metrics are answered here; pod logs and exec are handed to the kubelet
+side through `server.extensions`.
 """
 
 from __future__ import annotations
 
 import copy
-import secrets
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from .. import binding, errors, patching
+from ..auth import authentication, reviews, tokens
 from ..objects import PATCH_TYPES, DeleteOptions, WriteOptions
 from ..resources import ResourceType
 from .requests import Target
@@ -20,7 +21,8 @@ from .requests import Target
 if TYPE_CHECKING:
     from .server import APIServer
 
-ADMIN_USER = {"username": "kubernetes-admin", "groups": ["kubeadm:cluster-admins", "system:authenticated"]}
+REVIEWS = ("selfsubjectaccessreviews", "subjectaccessreviews", "localsubjectaccessreviews",
+           "selfsubjectrulesreviews", "selfsubjectreviews")
 
 
 def _json(obj, status: int = 200) -> web.Response:
@@ -43,29 +45,33 @@ async def handle(server: APIServer, request: web.Request, rtype: ResourceType, t
         return _metrics(server, rtype, target)
     if method != "POST" or target.name:
         raise errors.method_not_allowed()
-    body = await server.read_body(request)
+    if rtype.plural == "selfsubjectrulesreviews" and reviews.is_protobuf(request.headers.get("Content-Type", "")):
+        body = reviews.decode_rules_review(await request.read())  # the protobuf tables lack this kind
+    else:
+        body = await server.read_body(request)
     if not isinstance(body, dict):
         raise errors.bad_request("the body of the request could not be decoded: expected an object")
     if rtype.plural == "bindings":
         name = (body.get("metadata") or {}).get("name", "")
         return _bind(server, target.namespace or "default", name, body)
-    if rtype.plural in ("selfsubjectaccessreviews", "subjectaccessreviews"):
-        review = copy.deepcopy(body)
-        review.setdefault("metadata", {})["creationTimestamp"] = None
-        review["status"] = server_review(server, review.get("spec") or {}, rtype.plural)
-        return _json(review, 201)
-    if rtype.plural == "selfsubjectreviews":
-        return _json({"kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1",
-                      "metadata": {"creationTimestamp": None}, "status": {"userInfo": ADMIN_USER}}, 201)
+    if rtype.plural in REVIEWS:
+        return _review(server, request, rtype, target, body)
     raise errors.method_not_allowed()
 
 
-def server_review(server: APIServer, spec: dict, plural: str) -> dict:
-    """Who may do what. Until RBAC is enforced, the one user is the cluster's admin."""
-    authorizer = getattr(server.extensions, "authorize", None)
-    if authorizer is not None:
-        return authorizer(spec, plural)
-    return {"allowed": True, "reason": "the simulator's admin user may do everything"}
+def _review(server: APIServer, request: web.Request, rtype: ResourceType, target: Target, body: dict):
+    """Access reviews and whoami, from the rules that guard every request (auth.reviews)."""
+    gate = getattr(server.extensions, "gate", None)
+    if gate is not None:
+        return _json(gate.review(rtype.plural, request.get(gate.USER_KEY) or authentication.ADMIN, target.namespace,
+                                 body), 201)
+    # a bare API server (no auth installed): its one user is the admin, who may do everything
+    if rtype.plural == "selfsubjectreviews":
+        return _json(reviews.self_subject_review(authentication.ADMIN), 201)
+    review = copy.deepcopy(body)
+    review.setdefault("metadata", {})["creationTimestamp"] = None
+    review["status"] = {"allowed": True, "reason": "the simulator's admin user may do everything"}
+    return _json(review, 201)
 
 
 def _metrics(server: APIServer, rtype: ResourceType, target: Target) -> web.Response:
@@ -165,26 +171,10 @@ def _evict(server: APIServer, rtype: ResourceType, target: Target, body) -> web.
 
 def _token(server: APIServer, rtype: ResourceType, target: Target, body) -> web.Response:
     account = server.objects.get(rtype, target.namespace, target.name)
-    spec = (body or {}).get("spec") or {}
-    seconds = spec.get("expirationSeconds") or 3600
-    if not isinstance(seconds, int) or seconds < 600:
-        raise errors.invalid_object("TokenRequest", "authentication.k8s.io", target.name, [
-            errors.invalid("spec.expirationSeconds", seconds, "may not specify a duration less than 10 minutes")])
-    token = "sim-sa." + secrets.token_urlsafe(32)
-    tokens = getattr(server.extensions, "service_account_tokens", None)
-    if tokens is not None:
-        tokens[token] = (target.namespace, target.name, account["metadata"]["uid"])
-    from ..clock import format_time
-
-    now = server.objects.clock.now()
-    return _json({
-        "kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
-        "metadata": {"name": target.name, "namespace": target.namespace,
-                     "creationTimestamp": format_time(now)},
-        "spec": {"audiences": spec.get("audiences") or ["https://kubernetes.default.svc.cluster.local"],
-                 "expirationSeconds": seconds, "boundObjectRef": spec.get("boundObjectRef")},
-        "status": {"token": token, "expirationTimestamp": format_time(now + seconds)},
-    }, 201)
+    gate = getattr(server.extensions, "gate", None)
+    # without auth installed a token is still issued, though nothing will accept it
+    issuer = gate.tokens if gate is not None else tokens.ServiceAccountTokens(server.store, server.objects.clock)
+    return _json(issuer.token_request(account, body), 201)
 
 
 # scale

@@ -236,6 +236,13 @@ class PodFilesystem:
         for root in self._roots.values():
             self._write_kubelet_files(root)
 
+    def attach(self, volume_name: str, volume: Volume) -> None:
+        """Mount a volume that outlives the pod (a claim's disk) in place of the pod's own,
+        before the containers start: their mounts are rebuilt on it."""
+        self.volumes[volume_name] = volume
+        for container in self._containers():
+            self._build_container(container)
+
     def mount_files(self, volume_name: str, files: dict[str, str], read_only: bool = True) -> None:
         """Fill (or atomically refresh) a volume the kubelet projects: ConfigMap, Secret, ..."""
         volume = self.volumes.setdefault(volume_name, Volume())

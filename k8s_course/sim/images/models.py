@@ -11,8 +11,8 @@
 | nginx                      | listens on 80 and the declared ports, serves /usr/share/nginx/html |
 |                            | (one access-log line per GET), `nginx -v`/`-t`/`-s reload`         |
 | redis                      | listens on 6379 ("Ready to accept connections tcp"), `redis-cli`   |
-| postgres                   | init logs, listens on 5432 after INIT_SECONDS; without             |
-|                            | POSTGRES_PASSWORD exits 1 with the entrypoint's error; pg_isready  |
+| postgres                   | initdb, then the server on 5432 with a WAL, streaming replication, |
+|                            | promotion; psql, pg_isready, pg_basebackup (`postgres_models`)     |
 | envoyproxy/envoy, istio    | listen on their ports (envoy 10000 + admin 9901; istio 150xx)      |
 | k8s-course/crasher         | logs, then exits with EXIT_CODE (1) after CRASH_AFTER (5) seconds  |
 | k8s-course/slow-ready      | listens at once; probes fail until READY_AFTER (30) seconds        |
@@ -323,69 +323,12 @@ POSTGRES_NO_PASSWORD = """Error: Database is uninitialized and superuser passwor
        https://www.postgresql.org/docs/current/auth-trust.html"""
 
 
-class Postgres(Server):
-    init_seconds = 3.0
+class Postgres(ShellImage):
+    """The postgres image; what it does is `postgres_models.PostgresImage`, its one subclass
+    (initdb, the server, streaming replication, psql, pg_isready, pg_basebackup, ...)."""
+
     image_env = {"PG_MAJOR": "17", "PG_VERSION": "17.2-1.pgdg120+1",
                  "PGDATA": "/var/lib/postgresql/data"}
-
-    def __init__(self, flavour: Flavour):
-        super().__init__(flavour, {"pg_isready": self.pg_isready})
-
-    def stamp(self, ctx) -> str:
-        moment = klog_time(ctx)
-        return f"{moment.strftime('%Y-%m-%d %H:%M:%S')}.{moment.microsecond // 1000:03d} UTC [1]"
-
-    async def start(self, ctx) -> int | None:
-        data = ctx.env.get("PGDATA", self.image_env["PGDATA"])
-        marker = posixpath.join(data, "PG_VERSION")
-        if ctx.files.exists(marker):
-            ctx.log("", "stdout")
-            ctx.log("PostgreSQL Database directory appears to contain a database; Skipping "
-                    "initialization", "stdout")
-            ctx.log("", "stdout")
-        else:
-            if not ctx.env.get("POSTGRES_PASSWORD") and \
-                    ctx.env.get("POSTGRES_HOST_AUTH_METHOD") != "trust":
-                for line in POSTGRES_NO_PASSWORD.split("\n"):
-                    ctx.log(line, "stderr")
-                return 1
-            for line in ('The files belonging to this database system will be owned by user "postgres".',
-                         "This user must also own the server process.", "",
-                         'The database cluster will be initialized with locale "en_US.utf8".',
-                         f"fixing permissions on existing directory {data} ... ok",
-                         "creating subdirectories ... ok", "performing post-bootstrap initialization ... ok",
-                         "syncing data to disk ... ok", "", "Success. You can now start the database server using:"):
-                ctx.log(line, "stdout")
-            await ctx.clock.sleep(self.init_seconds)
-            try:
-                ctx.files.mkdir(data, parents=True)
-                ctx.files.write(marker, "17\n")
-            except OSError:
-                pass
-            ctx.log("PostgreSQL init process complete; ready for start up.", "stdout")
-        stamp = self.stamp(ctx)
-        for line in ("LOG:  starting PostgreSQL 17.2 (Debian 17.2-1.pgdg120+1) on x86_64-pc-linux-gnu",
-                     'LOG:  listening on IPv4 address "0.0.0.0", port 5432',
-                     'LOG:  listening on Unix socket "/var/run/postgresql/.s.PGSQL.5432"',
-                     "LOG:  database system is ready to accept connections"):
-            ctx.log(f"{stamp} {line}", "stderr")
-        ctx.listen(5432)
-        return None
-
-    async def shutdown(self, ctx) -> int:
-        stamp = self.stamp(ctx)
-        for line in ("LOG:  received fast shutdown request",
-                     "LOG:  aborting any active transactions",
-                     "LOG:  database system is shut down"):
-            ctx.log(f"{stamp} {line}", "stderr")
-        return 0
-
-    async def pg_isready(self, shell, argv, io, env) -> int:
-        if 5432 in shell.ctx.listening:
-            io.stdout.write("/var/run/postgresql:5432 - accepting connections\n")
-            return 0
-        io.stdout.write("/var/run/postgresql:5432 - no response\n")
-        return 2
 
 
 class Envoy(Server):

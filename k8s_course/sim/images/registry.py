@@ -14,7 +14,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from k8s_course.sim.images import base, course_images, models, redis_models, workloads
+from k8s_course.sim.images import (
+    base,
+    course_images,
+    injector_model,
+    models,
+    postgres_models,
+    redis_models,
+    workloads,
+)
 from k8s_course.sim.images.shell_io import BUSYBOX, DEBIAN, Flavour
 
 KNOWN_HOSTS = {"docker.io", "index.docker.io", "registry.k8s.io", "ghcr.io", "quay.io"}
@@ -174,9 +182,10 @@ class Registry:
         argv = process_argv(container, entrypoint, cmd)
         while argv and argv[0] in ENTRYPOINT_SCRIPTS:
             argv = argv[1:]
+        if kind == "postgres":
+            return postgres_models.postgres_model(container)
         if kind in SERVERS:
-            server = {"nginx": models.Nginx, "redis": models.Redis,
-                      "postgres": models.Postgres}[kind](flavour)
+            server = {"nginx": models.Nginx, "redis": models.Redis}[kind](flavour)
             program = argv[0].rsplit("/", 1)[-1] if argv else ""
             if program == SERVERS[kind] and not (set(argv[1:2]) & {"-v", "-V", "-t", "-T", "-s"}):
                 return server
@@ -200,7 +209,9 @@ class Registry:
 
 # redis answers commands and the ambassador routes them with the real program's core
 DEFAULT = Registry(images={"redis": redis_models.redis_model},
-                   python_programs={"ambassador.py": redis_models.ambassador_program})
+                   python_programs={"ambassador.py": redis_models.ambassador_program,
+                                    "pg_writer.py": postgres_models.pg_writer_program,
+                                    **injector_model.PROGRAMS})
 
 
 def model_for(container: dict) -> base.ImageModel:

@@ -1741,4 +1741,57 @@ core.v1 TopologySelectorTerm
 core.v1 TopologySelectorLabelRequirement
   key string req
   values []string list=atomic
+admissionregistration.v1 MutatingWebhookConfiguration
+  apiVersion string
+  kind string
+  metadata ObjectMeta@meta.v1
+  webhooks []MutatingWebhook patch=merge key=name list=map(name)
+admissionregistration.v1 MutatingWebhook
+  name string req
+  clientConfig WebhookClientConfig req
+  rules []RuleWithOperations list=atomic
+  failurePolicy string:FailurePolicyType
+  matchPolicy string:MatchPolicyType
+  namespaceSelector LabelSelector@meta.v1
+  objectSelector LabelSelector@meta.v1
+  sideEffects string:SideEffectClass req
+  timeoutSeconds int32
+  admissionReviewVersions []string list=atomic req
+  reinvocationPolicy string:ReinvocationPolicyType
+  matchConditions []MatchCondition patch=merge key=name list=map(name)
+admissionregistration.v1 ValidatingWebhookConfiguration
+  apiVersion string
+  kind string
+  metadata ObjectMeta@meta.v1
+  webhooks []ValidatingWebhook patch=merge key=name list=map(name)
+admissionregistration.v1 ValidatingWebhook
+  name string req
+  clientConfig WebhookClientConfig req
+  rules []RuleWithOperations list=atomic
+  failurePolicy string:FailurePolicyType
+  matchPolicy string:MatchPolicyType
+  namespaceSelector LabelSelector@meta.v1
+  objectSelector LabelSelector@meta.v1
+  sideEffects string:SideEffectClass req
+  timeoutSeconds int32
+  admissionReviewVersions []string list=atomic req
+  matchConditions []MatchCondition patch=merge key=name list=map(name)
+admissionregistration.v1 RuleWithOperations
+  operations []string:OperationType list=atomic
+  apiGroups []string list=atomic
+  apiVersions []string list=atomic
+  resources []string list=atomic
+  scope string:ScopeType
+admissionregistration.v1 WebhookClientConfig
+  url string
+  service ServiceReference
+  caBundle bytes
+admissionregistration.v1 ServiceReference
+  namespace string req
+  name string req
+  path string
+  port int32
+admissionregistration.v1 MatchCondition
+  name string req
+  expression string req
 """

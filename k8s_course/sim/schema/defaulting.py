@@ -24,6 +24,7 @@ import random
 from collections.abc import Callable
 
 from .. import quantities
+from . import webhook_configs
 
 SERVICE_ACCOUNT_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 # utilrand's alphabet: no vowels (no words) and no confusable characters.
@@ -54,6 +55,8 @@ _GENERATION_KINDS = frozenset(
         "autoscaling/v2/HorizontalPodAutoscaler",
         "networking.k8s.io/v1/Ingress",
         "networking.k8s.io/v1/NetworkPolicy",
+        "admissionregistration.k8s.io/v1/MutatingWebhookConfiguration",
+        "admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration",
     }
 )
 
@@ -624,6 +627,8 @@ _DEFAULTERS: dict[str, Callable[[dict], None]] = {
     "rbac.authorization.k8s.io/v1/ClusterRoleBinding": _default_binding_subjects,
     "policy/v1/PodDisruptionBudget": _nothing,
     "apiextensions.k8s.io/v1/CustomResourceDefinition": _default_crd,
+    webhook_configs.MUTATING: webhook_configs.default_mutating,
+    webhook_configs.VALIDATING: webhook_configs.default_validating,
 }
 
 

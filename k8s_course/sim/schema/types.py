@@ -36,6 +36,7 @@ _PACKAGES = {
     "authorization.v1": ("io.k8s.api.authorization.v1", "authorization.k8s.io/v1"),
     "autoscaling.v1": ("io.k8s.api.autoscaling.v1", "autoscaling/v1"),
     "storage.v1": ("io.k8s.api.storage.v1", "storage.k8s.io/v1"),
+    "admissionregistration.v1": ("io.k8s.api.admissionregistration.v1", "admissionregistration.k8s.io/v1"),
     "apiextensions.v1": (
         "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1",
         "apiextensions.k8s.io/v1",
@@ -59,6 +60,7 @@ KINDS: dict[str, tuple[str, str]] = {
         "authorization.v1": "SelfSubjectAccessReview SubjectAccessReview",
         "autoscaling.v1": "Scale",
         "storage.v1": "StorageClass",
+        "admissionregistration.v1": "MutatingWebhookConfiguration ValidatingWebhookConfiguration",
         "apiextensions.v1": "CustomResourceDefinition",
     }.items()
     for kind in kinds.split()

@@ -16,6 +16,7 @@ from . import validation_core as core
 from . import validation_meta as meta
 from . import validation_pods as pods
 from . import validation_workloads as workloads
+from . import webhook_configs
 
 __all__ = ["validate", "validate_name"]
 
@@ -60,6 +61,8 @@ _CREATE_RULES: dict[str, Callable[[dict], list[FieldError]]] = {
     "v1/PersistentVolumeClaim": core.validate_pvc,
     "v1/ConfigMap": core.validate_config_map,
     "v1/Secret": core.validate_secret,
+    webhook_configs.MUTATING: webhook_configs.validate_mutating,
+    webhook_configs.VALIDATING: webhook_configs.validate_validating,
 }
 
 _UPDATE_RULES: dict[str, Callable[[dict, dict], list[FieldError]]] = {
