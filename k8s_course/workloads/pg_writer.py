@@ -54,7 +54,9 @@ __all__ = [
     "StepTimeout",
     "Summary",
     "Writer",
-    "connect",
+    "authentication_problem",
+    "connector",
+    "describe_failure",
     "encode_query",
     "encode_startup",
     "encode_terminate",
@@ -504,7 +506,7 @@ def split_target(target: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def connect(settings: Settings) -> Callable[[str], Awaitable[PgConnection]]:
+def connector(settings: Settings) -> Callable[[str], Awaitable[PgConnection]]:
     """The real `connect` for run_writer: a PgConnection to the target, as the settings log in."""
 
     async def open_target(target: str) -> PgConnection:
@@ -535,7 +537,7 @@ async def serve(settings: Settings) -> None:
     """Write until SIGTERM or SIGINT (what Kubernetes sends to stop the container)."""
     print(f"pg_writer: writing to {settings.target} at {settings.rate:g}/s, "
           f"timeout {settings.timeout:g} s", flush=True)
-    task = asyncio.ensure_future(run_writer(settings, connect(settings), time.time, asyncio.sleep,
+    task = asyncio.ensure_future(run_writer(settings, connector(settings), time.time, asyncio.sleep,
                                             lambda line: print(line, flush=True)))
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

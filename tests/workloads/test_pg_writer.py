@@ -212,7 +212,7 @@ def target_of(cluster: LocalCluster) -> str:
 
 def write(settings: Settings, **options) -> list[str]:
     lines: list[str] = []
-    asyncio.run(pg_writer.run_writer(settings, pg_writer.connect(settings), time.time, asyncio.sleep,
+    asyncio.run(pg_writer.run_writer(settings, pg_writer.connector(settings), time.time, asyncio.sleep,
                                      lines.append, **options))
     return lines
 
@@ -261,7 +261,7 @@ def test_the_writer_reconnects_once_a_killed_server_is_back(server):
 
     async def scenario():
         task = asyncio.ensure_future(pg_writer.run_writer(
-            settings, pg_writer.connect(settings), time.time, asyncio.sleep, lines.append,
+            settings, pg_writer.connector(settings), time.time, asyncio.sleep, lines.append,
             writer=Writer(next_id=3001), until=acks_after_failure))
         while not any(line.startswith("ack") for line in lines):
             await asyncio.sleep(0.01)
