@@ -162,6 +162,12 @@ class Cluster:
             body=body, name=body["metadata"].get("name"), field_manager=FIELD_MANAGER, force_conflicts=True,
             **scope)).to_dict()
 
+    def patch(self, kind: str, name: str, changes: dict, namespace: str | None = "") -> dict:
+        """Change some fields of an object (a JSON merge patch: `{"spec": {"replicas": 3}}`)."""
+        resource = self.resource(kind)
+        return self._call(lambda: resource.patch(name=name, body=changes, content_type="application/merge-patch+json",
+                                                 **self._scope(resource, namespace)).to_dict())
+
     def delete(self, kind: str, name: str, namespace: str | None = "", grace_period: int | None = None) -> None:
         resource = self.resource(kind)
         options = {} if grace_period is None else {"grace_period_seconds": grace_period}

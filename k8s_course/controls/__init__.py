@@ -11,6 +11,8 @@ business, and neither package imports the other.
 from __future__ import annotations
 
 from .faults import NodeOutageToggle, PodDeleteButton
+from .primary import KillPrimaryButton, PrimaryFloorToggle, VersionPicker
 from .scaling import ScaleSlider
 
-__all__ = ["NodeOutageToggle", "PodDeleteButton", "ScaleSlider"]
+__all__ = ["KillPrimaryButton", "NodeOutageToggle", "PodDeleteButton", "PrimaryFloorToggle", "ScaleSlider",
+           "VersionPicker"]
