@@ -139,7 +139,11 @@ def member_pod(cr: dict, member: str, role: str, version: str, bootstrap: bool,
     if bootstrap:
         command = ["docker-entrypoint.sh", "postgres", "-c", f"cluster_name={member}", "-c", "wal_log_hints=on"]
     else:
-        command = ["sh", "-c", f'until [ -s "$PGDATA/PG_VERSION" ]; do sleep 1; done; exec {server}']
+        # PG_VERSION arrives first in a base backup and standby.signal last: a clone is complete
+        # when both are there (a member that was promoted has neither backup_label nor signal)
+        done = ('[ -s "$PGDATA/PG_VERSION" ] && '
+                '{ [ -e "$PGDATA/standby.signal" ] || [ ! -e "$PGDATA/backup_label" ]; }')
+        command = ["sh", "-c", f"until {done}; do sleep 1; done; exec {server}"]
     meta = _metadata(cr, member, member_labels(cluster, member, role))
     if cloned_from:
         meta["annotations"] = {CLONED_FROM: cloned_from}
