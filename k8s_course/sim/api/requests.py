@@ -69,6 +69,49 @@ def dry_run(query) -> bool:
     return bool(values)
 
 
+# DeleteOptions' fields as a body may carry them: (JSON types allowed, Go type named in errors)
+_DELETE_OPTION_FIELDS = {
+    "gracePeriodSeconds": ((int,), "int64"),
+    "preconditions": ((dict,), "v1.Preconditions"),
+    "orphanDependents": ((bool,), "bool"),
+    "propagationPolicy": ((str,), "v1.DeletionPropagation"),
+    "dryRun": ((list,), "[]string"),
+}
+_PRECONDITION_FIELDS = ("uid", "resourceVersion")
+
+
+def _json_type(value) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {dict: "object", list: "array", str: "string"}.get(type(value), "null")
+
+
+def _cannot_unmarshal(value, where: str, go_type: str) -> errors.APIError:
+    return errors.bad_request(f"json: cannot unmarshal {_json_type(value)} into Go {where} of type {go_type}")
+
+
+def delete_options_body(body) -> dict:
+    """A decoded DeleteOptions body, its fields' types checked as Go's decoder checks them."""
+    if not isinstance(body, dict):
+        raise _cannot_unmarshal(body, "value", "v1.DeleteOptions")
+    for name, (types, go_type) in _DELETE_OPTION_FIELDS.items():
+        value = body.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise _cannot_unmarshal(value, f"struct field DeleteOptions.{name}", go_type)
+    for name in _PRECONDITION_FIELDS:
+        value = (body.get("preconditions") or {}).get(name)
+        if value is not None and not isinstance(value, str):
+            raise _cannot_unmarshal(value, f"struct field Preconditions.preconditions.{name}", "string")
+    if any(not isinstance(v, str) for v in body.get("dryRun") or ()):
+        raise errors.bad_request("json: cannot unmarshal non-string into Go struct field DeleteOptions.dryRun "
+                                 "of type string")
+    return body
+
+
 def encode_continue(revision: int, after: tuple[str, str]) -> str:
     token = json.dumps({"v": "meta.k8s.io/v1", "rv": revision, "start": list(after)})
     return base64.urlsafe_b64encode(token.encode()).decode().rstrip("=")

@@ -19,7 +19,7 @@ from aiohttp import web
 from .. import errors, protobuf, selectors
 from ..objects import DeleteOptions, Objects, WriteOptions
 from ..resources import ResourceType
-from . import discovery, requests, tables, virtual
+from . import discovery, limits, requests, tables, virtual
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +78,11 @@ class APIServer:
         self.extensions = extensions
         self.admin_routes: list[tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]]]] = []
         self.ready = True
+        self.limits = limits.for_server(self)  # per user: request rate, open watches; query, body type
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[self._errors, self._authenticate],
-                              client_max_size=MAX_BODY_BYTES)
+        app = web.Application(middlewares=[self._errors, self._authenticate, self.limits.middleware],
+                              client_max_size=MAX_BODY_BYTES, handler_args=limits.HANDLER_ARGS)
         app.router.add_get("/version", self._version)
         for path in ANONYMOUS_PATHS:
             app.router.add_get(path, self._health)
@@ -250,6 +251,7 @@ class APIServer:
         except (ValueError, yaml.YAMLError, RecursionError) as error:
             detail = str(error).splitlines()[0] if str(error) else type(error).__name__
             raise errors.bad_request(f"the body of the request could not be decoded: {detail}") from None
+        limits.check_aliasing(body, len(raw))  # YAML aliases can make a small body huge
         if _depth(body, MAX_NESTING) > MAX_NESTING:
             raise errors.bad_request(
                 f"the body of the request is nested more than {MAX_NESTING} levels deep")
@@ -489,9 +491,10 @@ class APIServer:
         if not raw.strip():
             return None
         try:
-            return json.loads(raw)
-        except ValueError:
+            body = json.loads(raw)
+        except (ValueError, RecursionError):
             raise errors.bad_request("the body of the request could not be decoded as DeleteOptions") from None
+        return requests.delete_options_body(body)
 
     async def _delete(self, request: web.Request, rtype: ResourceType, target: requests.Target):
         if target.subresource:
