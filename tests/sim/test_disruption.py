@@ -146,3 +146,30 @@ def test_percentages_round_up():
     assert scaled_value("50%", 3) == 2
     assert scaled_value("100%", 3) == 3
     assert scaled_value(1, 3) == 1
+
+
+def test_a_custom_resource_with_a_scale_subresource_counts_as_the_pods_controller():
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": "databases.example.dev"},
+           "spec": {"group": "example.dev", "scope": "Namespaced",
+                    "names": {"kind": "Database", "plural": "databases", "singular": "database"},
+                    "versions": [{"name": "v1", "served": True, "storage": True,
+                                  "subresources": {"scale": {"specReplicasPath": ".spec.members",
+                                                             "statusReplicasPath": ".status.members"}},
+                                  "schema": {"openAPIV3Schema": {"type": "object",
+                                                                 "x-kubernetes-preserve-unknown-fields": True}}}]}}
+
+    async def scenario(h: Harness):
+        h.create(crd)
+        await h.settle()
+        owner = h.create({"apiVersion": "example.dev/v1", "kind": "Database", "metadata": {"name": "web"},
+                          "spec": {"members": 4}})
+        for name in ("web-1", "web-2", "web-3"):
+            _pod(h, name, owner)
+        h.create(_budget(maxUnavailable=1))
+        await h.settle()
+        budget = h.get("policy/v1", "PodDisruptionBudget", "web")
+        assert _numbers(budget) == (4, 3, 3, 0)  # four wanted, one already missing: no disruption left
+        assert _condition(budget) == ("DisruptionAllowed", "False", "InsufficientPods")
+
+    _run(scenario)

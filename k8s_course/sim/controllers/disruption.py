@@ -248,7 +248,7 @@ class DisruptionController(Controller):
         group = ref.get("apiVersion", "").rpartition("/")[0]
         resource = SCALED_KINDS.get((group, ref.get("kind")))
         if resource is None:
-            return None
+            return self._custom_scale_owner(namespace, group, ref)
         owner = self.store.get(resource, namespace, ref["name"])
         if owner is None or owner["metadata"]["uid"] != ref["uid"]:
             return None
@@ -259,6 +259,27 @@ class DisruptionController(Controller):
                 if deployment is not None:
                     return deployment
         return owner
+
+    def _custom_scale_owner(self, namespace: str, group: str, ref: dict) -> dict | None:
+        """A custom resource with a scale subresource counts as a controller, as in Kubernetes:
+        its replicas are read where the CRD's specReplicasPath says (`{"spec": {"replicas": n}}`)."""
+        for crd in self.store.list(("apiextensions.k8s.io", "customresourcedefinitions"), None):
+            spec = crd.get("spec") or {}
+            if spec.get("group") != group or (spec.get("names") or {}).get("kind") != ref.get("kind"):
+                continue
+            version = ref.get("apiVersion", "").rpartition("/")[2]
+            served = next((v for v in spec.get("versions") or () if v.get("name") == version), None)
+            scale = ((served or {}).get("subresources") or {}).get("scale")
+            if not scale:
+                return None
+            owner = self.store.get((group, spec["names"]["plural"]), namespace, ref["name"])
+            if owner is None or owner["metadata"]["uid"] != ref["uid"]:
+                return None
+            value = owner
+            for part in scale.get("specReplicasPath", ".spec.replicas").strip(".").split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            return {"spec": {"replicas": value if isinstance(value, int) else 0}}
+        return None
 
     def _set_condition(self, status: dict, value: str, reason: str, message: str, generation: int) -> None:
         conditions = status.setdefault("conditions", [])
