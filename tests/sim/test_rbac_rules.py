@@ -237,6 +237,16 @@ def test_impersonation_without_the_impersonate_verb_is_forbidden():
              'in API group "" at the cluster scope')
 
 
+def test_an_empty_impersonate_user_header_is_ignored_as_kubernetes_ignores_it():
+    _, authorizer = _cluster()
+    bot = service_account_user("a", "bot")
+    assert impersonation.impersonate(bot, CIMultiDict({"Impersonate-User": ""}), authorizer.authorize) is bot
+    with pytest.raises(errors.APIError) as caught:
+        impersonation.impersonate(bot, CIMultiDict({"Impersonate-User": "", "Impersonate-Group": "devs"}),
+                                  authorizer.authorize)
+    assert caught.value.code == 500
+
+
 # the gate
 
 

@@ -46,6 +46,8 @@ def impersonate(requestor: UserInfo, headers, authorize: Callable) -> UserInfo:
             for value in headers.getall(key, []):
                 if value not in extra[name]:
                     extra[name].append(value)
+    if not username and not (groups or uid or extra):
+        return requestor  # empty impersonation headers ask for nothing: Kubernetes ignores them
     if not username:
         raise errors.APIError(500, "InternalError",
                               "Internal error occurred: requested impersonation of groups, uid or extra "
