@@ -202,7 +202,9 @@ class Cluster:
         """Run a command in a pod's container (`kubectl exec`); returns what it printed."""
         from kubernetes import client, stream
 
-        core = client.CoreV1Api(self.api_client)
+        # a client of its own: the official client's exec swaps the request method of the client it
+        # runs on while its websocket is open, which would break a live view's calls meanwhile
+        core = client.CoreV1Api(client.ApiClient(self.api_client.configuration))
         argv = ["sh", "-c", command] if isinstance(command, str) else list(command)
         options = {"container": container} if container else {}
         response = self._call(lambda: stream.stream(
