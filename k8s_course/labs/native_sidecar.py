@@ -7,28 +7,38 @@ two parts, and the check insists on both: the proxy becomes an init container wi
 starts the next container as soon as a native sidecar has *started*, which without a probe
 means as soon as its process runs.
 
-Its two images exist only in the simulated cluster (see labs/README.md).
+Both programs are the course's (k8s_course/workloads/needs_proxy.py and slow_proxy.py), run by
+the stock python image from the ConfigMap `sidecar-programs`, as in chapter 1.
 """
 
 from __future__ import annotations
 
 from ..views import states
+from ..workloads import program_source
 from .lab import Lab, Step, failed, passed, settle
 
 PROXY_PORT = "15001"
-APP = {"name": "app", "image": "k8s-course/needs-proxy:1.0", "env": [{"name": "PROXY_PORT", "value": PROXY_PORT}]}
-PROXY = {"name": "proxy", "image": "k8s-course/proxy:1.0",
-         "env": [{"name": "PORT", "value": PROXY_PORT}, {"name": "START_DELAY", "value": "20"}]}
+PROGRAMS = {"name": "programs", "mountPath": "/app", "readOnly": True}
+APP = {"name": "app", "image": "python:3.11-slim", "command": ["python", "/app/needs_proxy.py"],
+       "env": [{"name": "PROXY_PORT", "value": PROXY_PORT}], "volumeMounts": [PROGRAMS]}
+PROXY = {"name": "proxy", "image": "python:3.11-slim", "command": ["python", "/app/slow_proxy.py"],
+         "env": [{"name": "PORT", "value": PROXY_PORT}, {"name": "START_DELAY", "value": "20"}],
+         "volumeMounts": [PROGRAMS]}
 
 
 def gateway_deployment() -> dict:
     labels = {"app": "gateway"}
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "gateway"},
             "spec": {"replicas": 1, "selector": {"matchLabels": labels},
-                     "template": {"metadata": {"labels": labels}, "spec": {"containers": [APP, PROXY]}}}}
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"containers": [APP, PROXY],
+                                           "volumes": [{"name": "programs",
+                                                        "configMap": {"name": "sidecar-programs"}}]}}}}
 
 
 def prepare(cluster) -> None:
+    cluster.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "sidecar-programs"},
+                   "data": {f"{name}.py": program_source(name) for name in ("needs_proxy", "slow_proxy")}})
     if cluster.find("Deployment", "gateway") is None:
         cluster.apply(gateway_deployment())
 
@@ -56,8 +66,9 @@ def proxy_is_native(cluster):
                  "look at the start-order section of chapter 1.",
                  "Move the proxy from spec.template.spec.containers to initContainers and give it "
                  "restartPolicy: Always.",
-                 "initContainers: [{name: proxy, image: k8s-course/proxy:1.0, restartPolicy: Always, "
-                 "env: [...as before...]}] and containers: [the app only].")
+                 "initContainers: [{name: proxy, image: python:3.11-slim, command: [python, "
+                 "/app/slow_proxy.py], restartPolicy: Always, env and volumeMounts as before}] and "
+                 "containers: [the app only].")
 
 
 def proxy_has_startup_probe(cluster):
@@ -105,5 +116,4 @@ LAB = Lab(
     steps=(Step("the proxy is a native sidecar", proxy_is_native),
            Step("the proxy says when it is started", proxy_has_startup_probe),
            Step("the app starts once and stays up", app_never_restarts)),
-    kind_ready=False,
 )

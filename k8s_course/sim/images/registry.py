@@ -21,6 +21,7 @@ from k8s_course.sim.images import (
     models,
     postgres_models,
     redis_models,
+    start_order,
     workloads,
 )
 from k8s_course.sim.images.shell_io import BUSYBOX, DEBIAN, Flavour
@@ -211,7 +212,7 @@ class Registry:
 DEFAULT = Registry(images={"redis": redis_models.redis_model},
                    python_programs={"ambassador.py": redis_models.ambassador_program,
                                     "pg_writer.py": postgres_models.pg_writer_program,
-                                    **injector_model.PROGRAMS})
+                                    **injector_model.PROGRAMS, **start_order.PROGRAMS})
 
 
 def model_for(container: dict) -> base.ImageModel:
