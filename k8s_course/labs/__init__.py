@@ -11,14 +11,14 @@ lists the labs with a one-line status each. The notebooks are in the repository'
 
 from __future__ import annotations
 
-from . import ambassador, broken_pod, logging_sidecar, native_sidecar
+from . import ambassador, broken_pod, logging_sidecar, native_sidecar, operator_lab
 from .lab import Lab, LabRun, Report, Step
 
 __all__ = ["LABS", "Lab", "LabRun", "Report", "Step", "get", "start"]
 
 # in course order
 LABS: dict[str, Lab] = {module.LAB.name: module.LAB
-                        for module in (broken_pod, logging_sidecar, native_sidecar, ambassador)}
+                        for module in (broken_pod, logging_sidecar, native_sidecar, ambassador, operator_lab)}
 
 
 def get(name: str) -> Lab:

@@ -182,6 +182,11 @@ def passed(name: str, message: str) -> checks.Check:
 _waiting = contextvars.ContextVar("waiting", default=True)
 
 
+def waiting() -> bool:
+    """False while an instructor's overview checks without waiting (`Lab.check(wait=False)`)."""
+    return _waiting.get()
+
+
 def settle(cluster, condition: Callable[[], object], timeout: float, description: str) -> bool:
     """Wait (with a progress bar) until `condition()` holds; False when time runs out."""
     if not _waiting.get():
