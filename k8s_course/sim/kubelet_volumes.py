@@ -42,32 +42,47 @@ class VolumeRefresher:
     def __init__(self, kubelet):
         self.kubelet = kubelet
         self._scheduled: set[tuple] = set()  # (pod key, kind, name) waiting for their sync
+        self.watchers: dict = {}  # resource -> the watch open now (tests end one to see it reopened)
 
     async def run(self) -> None:
-        store = self.kubelet.store
-        watchers = {resource: store.watch(resource, None, lambda _obj: True, store.revision)
-                    for resource in SOURCES}
-        tasks = [asyncio.ensure_future(self._follow(resource, watcher)) for resource, watcher in watchers.items()]
+        tasks = [asyncio.ensure_future(self._follow(resource)) for resource in SOURCES]
         try:
             await asyncio.gather(*tasks)
         finally:
             for task in tasks:
                 task.cancel()
-            for watcher in watchers.values():
-                store.stop_watch(watcher)
 
-    async def _follow(self, resource, watcher) -> None:
-        kind = SOURCES[resource]
+    async def _follow(self, resource) -> None:
+        """Watch one kind for good: a watch that ends (its queue overflowed) is opened again, and
+        every volume of that kind is refreshed once, for what changed while nobody watched."""
+        store, kind = self.kubelet.store, SOURCES[resource]
+        reopened = False
         while True:
-            item = await watcher.queue.get()
-            if item is None:
-                return
-            _, obj = item
-            meta = obj["metadata"]
+            watcher = store.watch(resource, None, lambda _obj: True, store.revision)
+            self.watchers[resource] = watcher
             try:
-                self.changed(kind, meta.get("namespace", "default"), meta["name"])
-            except Exception:
-                log.exception("kubelet %s: refreshing %s %s failed", self.kubelet.node_name, kind, meta["name"])
+                if reopened:
+                    self._refresh_all(kind)
+                while True:
+                    item = await watcher.queue.get()
+                    if item is None:
+                        break
+                    _, obj = item
+                    meta = obj["metadata"]
+                    try:
+                        self.changed(kind, meta.get("namespace", "default"), meta["name"])
+                    except Exception:
+                        log.exception("kubelet %s: refreshing %s %s failed", self.kubelet.node_name, kind,
+                                      meta["name"])
+            finally:
+                store.stop_watch(watcher)
+            reopened = True
+
+    def _refresh_all(self, kind: str) -> None:
+        for key, worker in list(self.kubelet.workers.items()):
+            for volume in (worker.pod.get("spec") or {}).get("volumes") or []:
+                for name in _names(volume, kind):
+                    self.changed(kind, key[0], name)
 
     def changed(self, kind: str, namespace: str, name: str) -> None:
         for key, worker in self.kubelet.workers.items():

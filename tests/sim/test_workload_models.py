@@ -261,6 +261,24 @@ def test_a_config_change_reaches_the_running_app_without_a_restart():
     run(scenario)
 
 
+def test_a_config_change_still_arrives_after_the_kubelets_watch_of_config_maps_ended():
+    async def scenario(h: Harness):
+        h.create(config_map("hello"))
+        h.create(CONFIG_APP)
+        await h.until(lambda: running(h, "settings", 1), timeout=30)
+        pod = pods(h, "settings")[0]
+        refresher = h.cluster.kubelets[pod["spec"]["nodeName"]].volume_refresher
+        ended = refresher.watchers[("", "configmaps")]
+        ended.queue.put_nowait(None)  # what an overflowing watch queue delivers
+        await h.advance(1, STEP)
+        assert refresher.watchers[("", "configmaps")] is not ended  # a new watch is open
+        h.patch("v1", "ConfigMap", "settings", {"data": {"config.json": json.dumps({"greeting": "bonjour"})}})
+        await h.advance(kubelet_volumes.SYNC_DELAY + 2, STEP)
+        assert json.loads(file_in(h, pod, "app", "/etc/app/config.json")) == {"greeting": "bonjour"}
+
+    run(scenario)
+
+
 def test_an_invalid_config_keeps_the_old_one_and_counts_an_error():
     async def scenario(h: Harness):
         h.create(config_map("hello"))

@@ -13,12 +13,15 @@ step as the real one does it, so that a lesson shows the same outcome on both cl
 | log_shipper.py       | `Batcher`, `Backoff`, `split_lines`, `follow_decision`,          |
 |                      | `start_position`, `ShipError`                                    |
 | config_reloader.py   | `ConfigState` (`parse_config`), `respond`                        |
-| mtls_proxy.py        | `config_from`, `identity_of`, `refusal`, `forbidden_response`    |
+| mtls_proxy.py        | `config_from`, `identity_of`, `refusal`, `forbidden_response`,   |
+|                      | `RequestStats`, `stats_answer`, `mesh_policy`, `should_retry`,   |
+|                      | `retry_delay`, `is_aborted`, the 503 bodies                      |
 
 `PROGRAMS` is what `registry.DEFAULT` gives the python image: {script basename: program}.
 Not modelled: rotation by renaming (the simulated files have no inodes), mtls_proxy's check
 of the peer's name, and the outbound listener is reachable from other pods (the real one binds
-127.0.0.1).
+127.0.0.1). The simulated network takes no time, so mtls_proxy's latencies are those of its
+retries' back-off only.
 """
 
 from __future__ import annotations
@@ -340,54 +343,103 @@ def handshake_refusal(ca_pem: str, client_cert: str | None) -> str | None:
 async def run_mtls_proxy(shell, argv, io, env) -> int:
     ctx = shell.ctx
     try:
-        config = mtls_proxy.config_from(env, list(argv[1:]))
+        config = mtls_proxy.config_from(env, list(argv[1:]), program=posixpath.join(shell.cwd, argv[0]))
         own_cert = ctx.files.read(config.cert)
         ctx.files.read(config.key)
         ca_pem = ctx.files.read(config.ca)
     except (ValueError, OSError) as error:
         return _traceback(io, error)
     image = shell.python_image
+    stats = mtls_proxy.RequestStats()
+    mesh_file_problem: list[str] = []  # logged once, not for every request
 
     def log(message: str) -> None:
         io.stdout.write(message + "\n")
 
+    def policy() -> mtls_proxy.MeshPolicy:
+        """As the real proxy: the mesh file (a ConfigMap key the kubelet refreshes) read each time."""
+        try:
+            text = ctx.files.read(config.mesh_file) if config.mesh_file else None
+        except OSError:
+            text = None
+        try:
+            found = mtls_proxy.mesh_policy(config, text)
+            mesh_file_problem.clear()
+            return found
+        except ValueError as error:
+            if mesh_file_problem != [str(error)]:
+                mesh_file_problem[:] = [str(error)]
+                log(f"mtls-proxy: ignoring the mesh file {config.mesh_file}: {error}")
+            return mtls_proxy.mesh_policy(config)
+
+    def finish(direction: str, started: float, status: int, body: str, retries: int = 0) -> tuple[int, str]:
+        stats.end(direction, status, ctx.clock.now() - started, retries)
+        return status, body
+
     async def inbound(method: str, target: str, body: bytes, client: str, client_cert) -> tuple[int, str]:
         reason = handshake_refusal(ca_pem, client_cert)
         if reason:
+            stats.refuse()
             log(f"mtls-proxy: refused {client}:{_ephemeral_port(ctx)} at the TLS handshake: {reason}")
             raise ConnectionResetError(104, "Connection reset by peer")
         identity = mtls_proxy.identity_of(peer_certificate(client_cert))
         why_not = mtls_proxy.refusal(identity, config.allowed_ids)
         if why_not:
+            stats.refuse()
             log(f"mtls-proxy: refused {identity}: {why_not}")
             answer = mtls_proxy.forbidden_response(why_not).split(b"\r\n\r\n", 1)[1]
             return 403, answer.decode()
+        number, started = stats.begin("inbound"), ctx.clock.now()
+        if mtls_proxy.is_aborted(number, now := policy()):
+            log(f"mtls-proxy: fault injected: {now.fault_abort_status} for {method} {target} "
+                f"(request {number}, every {now.fault_abort_every})")
+            return finish("inbound", started, now.fault_abort_status, mtls_proxy.fault_body())
         host, port = config.upstream
         try:
-            answer = await ctx.network.http_request(method, host, port, target, body)
+            status, answer = await ctx.network.http_request(method, host, port, target, body)
         except OSError as error:
             log(f"mtls-proxy: the app at {host}:{port} does not answer: [Errno {error.errno}] {error.strerror}")
-            raise ConnectionResetError(104, "Connection reset by peer") from error
+            return finish("inbound", started, 503, mtls_proxy.unavailable_body("connection failure"))
         log(f"mtls-proxy: {identity} -> app")
-        return answer
+        return finish("inbound", started, status, answer)
 
     async def outbound(method: str, target: str, body: bytes, client: str, client_cert) -> tuple[int, str]:
         host, port = config.peer
-        try:
-            return await ctx.network.http_request(method, host, port, target, body, client_cert=own_cert)
-        except OSError as error:
-            log(f"mtls-proxy: cannot reach {host}:{port} over mTLS: {error}")
-            raise ConnectionResetError(104, "Connection reset by peer") from error
+        stats.begin("outbound")
+        started, now, attempt = ctx.clock.now(), policy(), 0
+        while True:
+            try:
+                status, answer = await ctx.network.http_request(method, host, port, target, body, client_cert=own_cert)
+            except OSError as error:
+                log(f"mtls-proxy: cannot reach {host}:{port} over mTLS: {error}")
+                status, answer = None, ""
+            if not mtls_proxy.should_retry(status, attempt, now):
+                break
+            why = f"{status} from {host}:{port}" if status else f"no answer from {host}:{port}"
+            log(f"mtls-proxy: retry {attempt + 1}/{now.retries} of {method} {target}: {why}")
+            await ctx.clock.sleep(mtls_proxy.retry_delay(attempt))
+            attempt += 1
+        if status is None:
+            return finish("outbound", started, 503, mtls_proxy.unavailable_body("connection failure"), attempt)
+        return finish("outbound", started, status, answer, attempt)
+
+    async def metrics(method: str, target: str, body: bytes, client: str, client_cert) -> tuple[int, str]:
+        status, _, answer = mtls_proxy.stats_answer(method, target, stats)
+        return status, answer
 
     listeners = {}
     if config.inbound_port is not None:
         listeners[config.inbound_port] = inbound
     if config.outbound_port is not None:
         listeners[config.outbound_port] = outbound
+    if config.metrics_port is not None:
+        listeners[config.metrics_port] = metrics
     for port, handler in listeners.items():
         image.serve(port, handler)
     log(f"mtls-proxy: inbound {config.inbound_port} -> {config.upstream[0]}:{config.upstream[1]}, "
         f"outbound {config.outbound_port} -> {config.peer}")
+    if config.metrics_port is not None:
+        log(f"mtls-proxy: metrics on {config.metrics_host}:{config.metrics_port} (GET /stats, /metrics)")
     try:
         await until_stopped(shell, _forever())
     finally:
