@@ -5,9 +5,10 @@ postgres that does not answer the status query either, or its postgres missed `F
 health checks in a row (`pg_isready` through exec, one every 2 s). Then, in
 order: fence the old primary by label (`role: fenced`: out of the -rw Service at once), promote
 the replica with the most WAL replayed, label it primary (-rw follows), re-point the other
-replicas at it, set its synchronous standbys, record `status.lastFailover`. Each step is
-re-derived from what is observed, so a failover interrupted half-way (or a second failure while
-the first is still recovering) continues from where the cluster really is.
+replicas at it (fence those that do not answer: they are re-cloned), set its synchronous
+standbys, record `status.lastFailover`. Each step is re-derived from what is observed, so a
+failover interrupted half-way (or a second failure while the first is still recovering)
+continues from where the cluster really is.
 """
 
 from __future__ import annotations
@@ -74,6 +75,11 @@ def plan(seen: Observed, why: str, synchronous: bool) -> list[actions.Action]:
     others = [m for m in standing if m.name != chosen and m.db is not None]
     host = resources.member_host(cluster, chosen)
     steps += [actions.Follow(m.name, chosen, host) for m in others]
+    # a replica that does not answer now (its floor is dark) cannot be re-pointed: when it comes
+    # back it would still follow the old primary, maybe with WAL the new one never had, and
+    # stream from no one. Fenced, it is re-cloned from the new primary instead.
+    steps += [actions.Fence(m.name, f"it did not answer during the failover from {former}")
+              for m in standing if m.name != chosen and m.db is None]
     names = tuple(sorted(m.name for m in others)) if synchronous else ()
     steps.append(actions.SetSynchronous(chosen, names))
     steps.append(actions.RecordFailover(former, chosen, why, seen.failing_since or seen.now))

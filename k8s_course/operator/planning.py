@@ -95,7 +95,16 @@ def desired_synchronous(seen: Observed, primary: Member, removed: set[str], sync
             return True
         return m.role == resources.REPLICA and m.cloned and not m.gone
 
-    return tuple(sorted(m.name for m in seen.live() if waited_for(m)))
+    candidates = [m for m in seen.live() if waited_for(m)]
+    # A commit waits for one of these. If one of them shares the primary's floor (node), a dark
+    # floor could take the primary and the only copy of its last commits at once; so when some
+    # replicas live on other floors, only those are waited for (zone-aware synchronous replication).
+    elsewhere = [m for m in candidates if _node(m) and _node(m) != _node(primary)]
+    return tuple(sorted(m.name for m in (elsewhere or candidates)))
+
+
+def _node(member: Member) -> str | None:
+    return ((member.pod or {}).get("spec") or {}).get("nodeName")
 
 
 def _clean_up(seen: Observed) -> list[actions.Action]:
@@ -135,7 +144,11 @@ def _removals(seen: Observed, primary: Member) -> list[actions.Action]:
         if member.name == primary.name:
             continue
         if member.role == resources.FENCED and not member.deleting:
-            steps.append(actions.RemoveMember(member.name, "a former primary is never trusted again: re-cloned"))
+            former = (seen.status.get("failingOver"), (seen.status.get("lastFailover") or {}).get("from"))
+            missed = member.name not in former and (member.db is None or member.db.in_recovery)
+            why = ("it missed a failover: re-cloned from the new primary" if missed
+                   else "a former primary is never trusted again: re-cloned")
+            steps.append(actions.RemoveMember(member.name, why))
         elif member.cloned_from == resources.CLONE_FAILED and not member.deleting:
             steps.append(actions.RemoveMember(member.name, "its clone failed: a fresh member replaces it"))
         elif member.pod is None and member.has_claim and not member.upgrading_to:

@@ -153,6 +153,11 @@ def member_pod(cr: dict, member: str, role: str, version: str, bootstrap: bool,
             "hostname": member,
             "subdomain": members_service(cluster),
             "securityContext": {"runAsUser": POSTGRES_UID, "runAsGroup": POSTGRES_UID, "fsGroup": POSTGRES_UID},
+            # members on different floors where there are floors enough: one dark floor then takes
+            # at most one copy of the data (a preference, so three members fit on two workers)
+            "affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{
+                "weight": 100, "podAffinityTerm": {"topologyKey": "kubernetes.io/hostname",
+                                                   "labelSelector": {"matchLabels": {CLUSTER_LABEL: cluster}}}}]}},
             "containers": [{
                 "name": CONTAINER,
                 "image": image(version),

@@ -333,3 +333,15 @@ def test_status_reports_members_and_the_ready_condition():
                                     "version": "16.4", "lsn": "0/3000100", "timeline": 1}
     assert status["selector"] == "k8s-course.dev/cluster=pg"
     assert status["conditions"][0]["status"] == "True"
+
+
+
+def test_a_synchronous_commit_waits_only_for_replicas_on_another_floor_when_there_are_some():
+    resource, pods, db = healthy_three()
+    for body, node in zip(pods, ("worker", "worker", "worker2"), strict=True):
+        body["spec"]["nodeName"] = node
+    # pg-2 shares pg-1's floor: a dark floor would take both, and with them the last commits
+    assert planning.plan(seen(resource, pods, db=db, streaming=["pg-2", "pg-3"])) == [
+        actions.SetSynchronous("pg-1", ("pg-3",))]
+    pods[2]["spec"]["nodeName"] = "worker"  # all on one floor: no better choice than all of them
+    assert planning.plan(seen(resource, pods, db=db, streaming=["pg-2", "pg-3"])) == []
