@@ -55,9 +55,10 @@ def create(cluster, learners: list[str], out_dir: Path) -> list[Path]:
         cluster.apply([
             {"apiVersion": "v1", "kind": "Namespace",
              "metadata": {"name": namespace, "labels": {LEARNER_LABEL: learner}}},
-            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": ACCOUNT, "namespace": namespace}},
+            {"apiVersion": "v1", "kind": "ServiceAccount",
+             "metadata": {"name": ACCOUNT, "namespace": namespace, "labels": {LEARNER_LABEL: learner}}},
             {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-             "metadata": {"name": "learner-admin", "namespace": namespace},
+             "metadata": {"name": "learner-admin", "namespace": namespace, "labels": {LEARNER_LABEL: learner}},
              "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "admin"},
              "subjects": [{"kind": "ServiceAccount", "name": ACCOUNT, "namespace": namespace}]},
         ], namespace=None)

@@ -65,15 +65,27 @@ class Cluster:
                       f"namespace {name} to be deleted")
 
     def _delete_course_objects(self) -> None:
-        """Delete what the course made in this namespace (its label), owners first."""
-        for kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet", "Pod", "Service",
-                     "ConfigMap", "Secret", "PersistentVolumeClaim"):
-            for obj in self.list(kind, selector=f"{PART_OF}=k8s-course"):
+        """Delete what the course made in this namespace (its label), of every kind the cluster
+        serves, custom ones included; what they own goes with them (garbage collection)."""
+        from kubernetes.dynamic.exceptions import DynamicApiError
+        from kubernetes.dynamic.resource import ResourceList
+
+        kinds = {(r.group_version, r.kind): r for r in self._dynamic.resources.search()
+                 if not isinstance(r, ResourceList) and getattr(r, "namespaced", False) and "/" not in r.name
+                 and r.kind != "Event" and {"list", "delete"} <= set(r.verbs or ())}
+        # the class's own objects (the learner's account and its binding) stay with the namespace
+        selector = f"{PART_OF}=k8s-course,!k8s-course/learner"
+        for resource in kinds.values():
+            try:
+                found = self._call(lambda r=resource: r.get(namespace=self.namespace, label_selector=selector))
+            except ClusterError:
+                continue  # a kind this user may not list: nothing of ours can be there
+            for item in found.items:
                 try:
-                    self.delete(kind, obj["metadata"]["name"])
-                except ClusterError as error:
-                    if error.status != 404:
-                        raise
+                    resource.delete(name=item.metadata.name, namespace=self.namespace)
+                except DynamicApiError as error:
+                    if error.status not in (403, 404):
+                        raise from_api_exception(error) from None
 
     # reading
 
