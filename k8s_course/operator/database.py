@@ -201,21 +201,26 @@ class Database:
         self._reloaded(member, setting)
 
     def set_synchronous(self, member: str, names: Sequence[str]) -> None:
-        """On the primary: commits wait for any one of `names` to flush them; no names: commits
-        are acknowledged at once (asynchronous replication)."""
+        """On the primary: commits wait until any one of `names` has *applied* them; no names:
+        commits are acknowledged at once (asynchronous replication).
+
+        `remote_apply` rather than the default `on` (flushed): the failover promotes the standby
+        with the most WAL *replayed*, so an acknowledged commit must be replayed somewhere, not
+        only flushed, or the choice could pass over the one standby that has it."""
         if names:
             value = synchronous_standby_names(names)
-            setting = f"ALTER SYSTEM SET synchronous_standby_names = {_literal(value)}"
+            settings = [f"ALTER SYSTEM SET synchronous_standby_names = {_literal(value)}",
+                        "ALTER SYSTEM SET synchronous_commit = 'remote_apply'"]
         else:
-            setting = "ALTER SYSTEM RESET synchronous_standby_names"
-        self._reloaded(member, setting)
+            settings = ["ALTER SYSTEM RESET synchronous_standby_names", "ALTER SYSTEM RESET synchronous_commit"]
+        self._reloaded(member, *settings)
 
-    def _reloaded(self, member: str, setting: str) -> None:
-        # two -c: ALTER SYSTEM cannot run inside the transaction block of a multi-statement -c
-        lines = self.psql(member, setting, RELOAD_SQL)
+    def _reloaded(self, member: str, *settings: str) -> None:
+        # one -c each: ALTER SYSTEM cannot run inside the transaction block of a multi-statement -c
+        lines = self.psql(member, *settings, RELOAD_SQL)
         if lines != ["t"]:
-            raise DatabaseError(member, [*PSQL, "-c", setting, "-c", RELOAD_SQL], None,
-                                f"pg_reload_conf() answered {lines!r}")
+            argv = [*PSQL, *(part for setting in settings for part in ("-c", setting)), "-c", RELOAD_SQL]
+            raise DatabaseError(member, argv, None, f"pg_reload_conf() answered {lines!r}")
 
     def replication(self, member: str) -> list[ReplicaState]:
         """The standbys connected to a primary, by name."""

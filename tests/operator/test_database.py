@@ -48,8 +48,9 @@ def test_follow_and_set_synchronous_send_alter_system_then_a_reload_as_two_comma
     reload = ["-c", "SELECT pg_reload_conf()"]
     assert [argv[len(PSQL):] for _member, argv in transport.calls] == [
         ["-c", "ALTER SYSTEM SET primary_conninfo = 'host=pg-2.pg-members port=5432 user=postgres'", *reload],
-        ["-c", "ALTER SYSTEM SET synchronous_standby_names = 'ANY 1 (\"pg-3\", \"pg-4\")'", *reload],
-        ["-c", "ALTER SYSTEM RESET synchronous_standby_names", *reload],
+        ["-c", "ALTER SYSTEM SET synchronous_standby_names = 'ANY 1 (\"pg-3\", \"pg-4\")'",
+         "-c", "ALTER SYSTEM SET synchronous_commit = 'remote_apply'", *reload],
+        ["-c", "ALTER SYSTEM RESET synchronous_standby_names", "-c", "ALTER SYSTEM RESET synchronous_commit", *reload],
     ]
 
 
