@@ -13,6 +13,7 @@ from __future__ import annotations
 from .faults import NodeOutageToggle, PodDeleteButton
 from .primary import KillPrimaryButton, PrimaryFloorToggle, VersionPicker
 from .scaling import ScaleSlider
+from .shards import ShardOutageToggle
 
 __all__ = ["KillPrimaryButton", "NodeOutageToggle", "PodDeleteButton", "PrimaryFloorToggle", "ScaleSlider",
-           "VersionPicker"]
+           "ShardOutageToggle", "VersionPicker"]

@@ -11,10 +11,12 @@ neither package imports the other).
 from __future__ import annotations
 
 from . import costs, outages
+from .ambassador import AmbassadorView, draw_ambassador_timeline
 from .building import draw_building, render_png
 from .failover import FailoverView, draw_failover, draw_sync_vs_async
 from .live import BuildingView, LogTail, events_html, events_table
 from .timeline import Recorder, draw_timeline
 
-__all__ = ["BuildingView", "FailoverView", "LogTail", "Recorder", "costs", "draw_building", "draw_failover",
+__all__ = ["AmbassadorView", "BuildingView", "FailoverView", "LogTail", "Recorder", "costs", "draw_ambassador_timeline",
+           "draw_building", "draw_failover",
            "draw_sync_vs_async", "draw_timeline", "events_html", "events_table", "outages", "render_png"]

@@ -17,7 +17,7 @@ __all__ = ["PROGRAMS", "program_path", "program_source"]
 
 # the programs that run in pods (each runs as `python <name>.py`)
 PROGRAMS = ("log_writer", "log_shipper", "log_aggregator", "mtls_proxy", "config_reloader", "ambassador",
-            "pg_writer", "sidecar_injector", "needs_proxy", "slow_proxy")
+            "pg_writer", "sidecar_injector", "needs_proxy", "slow_proxy", "tcp_ambassador", "redis_reader")
 
 
 def program_path(name: str) -> Path:

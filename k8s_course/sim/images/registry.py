@@ -21,7 +21,9 @@ from k8s_course.sim.images import (
     models,
     postgres_models,
     redis_models,
+    redis_reader_model,
     start_order,
+    tcp_relay_model,
     workloads,
 )
 from k8s_course.sim.images.shell_io import BUSYBOX, DEBIAN, Flavour
@@ -212,7 +214,8 @@ class Registry:
 DEFAULT = Registry(images={"redis": redis_models.redis_model},
                    python_programs={"ambassador.py": redis_models.ambassador_program,
                                     "pg_writer.py": postgres_models.pg_writer_program,
-                                    **injector_model.PROGRAMS, **start_order.PROGRAMS})
+                                    **injector_model.PROGRAMS, **start_order.PROGRAMS,
+                                    **tcp_relay_model.PROGRAMS, **redis_reader_model.PROGRAMS})
 
 
 def model_for(container: dict) -> base.ImageModel:
