@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipywidgets
 
 from .scaling import say
+from .toggling import FaultToggle
 
 
 def _is_ready(pod: dict) -> bool:
@@ -52,55 +53,24 @@ class PodDeleteButton(ipywidgets.HBox):
         return name
 
 
-class NodeOutageToggle(ipywidgets.HBox):
+class NodeOutageToggle(FaultToggle):
     """Take a floor offline and back: pressed (`value = True`) is offline."""
 
     def __init__(self, cluster, node: str, **kwargs):
         self.cluster, self.node = cluster, node
-        self.toggle = ipywidgets.ToggleButton(value=False, description=f"floor {node}: online",
-                                              icon="plug", button_style="success",
-                                              layout=ipywidgets.Layout(width="auto"))
-        self.label = ipywidgets.Label("")
-        self._quiet = False
-        self.toggle.observe(self._on_toggle, names="value")
-        super().__init__([self.toggle, self.label], **kwargs)
+        super().__init__(f"floor {node}: online", "plug", **kwargs)
 
-    @property
-    def value(self) -> bool:
-        return self.toggle.value
+    def _cause(self) -> str:
+        self.cluster.node_offline(self.node)
+        return (f"floor {self.node} went dark (node offline): after 40 s Kubernetes marks it unreachable, "
+                "and 300 s later it moves its apartments")
 
-    @value.setter
-    def value(self, offline: bool) -> None:
-        self.toggle.value = bool(offline)
+    def _undo(self) -> str:
+        self.cluster.node_online(self.node)
+        return f"floor {self.node} is back online (node Ready again)"
 
-    @property
-    def message(self) -> str:
-        return self.label.value
+    def _failure(self, offline: bool, problem: str) -> str:
+        return f"could not take floor {self.node} {'offline' if offline else 'online'}: {problem}"
 
-    def _on_toggle(self, change) -> None:
-        if self._quiet:
-            return
-        offline = change["new"]
-        try:
-            if offline:
-                self.cluster.node_offline(self.node)
-            else:
-                self.cluster.node_online(self.node)
-        except Exception as error:  # shown next to the toggle; the toggle goes back
-            say(self.label, False, f"could not take floor {self.node} {'offline' if offline else 'online'}: {error}")
-            self._quiet = True
-            try:
-                self.toggle.value = change["old"]
-            finally:
-                self._quiet = False
-            return
-        self._show(offline)
-
-    def _show(self, offline: bool) -> None:
-        self.toggle.description = f"floor {self.node}: {'OFFLINE' if offline else 'online'}"
-        self.toggle.button_style = "danger" if offline else "success"
-        if offline:
-            say(self.label, True, f"floor {self.node} went dark (node offline): after 40 s Kubernetes marks "
-                                  "it unreachable, and 300 s later it moves its apartments")
-        else:
-            say(self.label, True, f"floor {self.node} is back online (node Ready again)")
+    def _looks(self, offline: bool) -> tuple[str, str]:
+        return f"floor {self.node}: {'OFFLINE' if offline else 'online'}", "danger" if offline else "success"

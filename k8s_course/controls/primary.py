@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipywidgets
 
 from .scaling import say
+from .toggling import FaultToggle
 
 CLUSTER_LABEL = "k8s-course.dev/cluster"
 ROLE_LABEL = "k8s-course.dev/role"
@@ -55,55 +56,31 @@ class KillPrimaryButton(ipywidgets.HBox):
         return pod
 
 
-class PrimaryFloorToggle(ipywidgets.HBox):
+class PrimaryFloorToggle(FaultToggle):
     """Take the floor (node) of today's primary offline, and back. `value = True`: offline."""
 
     def __init__(self, cluster, name: str, namespace: str | None = None, **kwargs):
         self.cluster, self.name, self.namespace = cluster, name, namespace
         self.node: str | None = None
-        self.toggle = ipywidgets.ToggleButton(value=False, description="take the primary's floor offline",
-                                              icon="plug", button_style="warning",
-                                              layout=ipywidgets.Layout(width="auto"))
-        self.label = ipywidgets.Label("")
-        self._quiet = False
-        self.toggle.observe(self._on_toggle, names="value")
-        super().__init__([self.toggle, self.label], **kwargs)
+        super().__init__("take the primary's floor offline", "plug", style="warning", **kwargs)
 
-    @property
-    def value(self) -> bool:
-        return self.toggle.value
+    def _cause(self) -> str:
+        primary = primary_of(self.cluster, self.name, self.namespace)
+        if primary is None or not primary["spec"].get("nodeName"):
+            raise RuntimeError(f"{self.name} has no primary on a floor right now")
+        self.node = primary["spec"]["nodeName"]
+        self.cluster.node_offline(self.node)
+        return f"floor {self.node} went dark with primary {primary['metadata']['name']} on it"
 
-    @value.setter
-    def value(self, offline: bool) -> None:
-        self.toggle.value = bool(offline)
+    def _undo(self) -> str:
+        self.cluster.node_online(self.node)
+        return f"floor {self.node} is back: the operator re-clones its old primary"
 
-    @property
-    def message(self) -> str:
-        return self.label.value
+    def _failure(self, offline: bool, problem: str) -> str:
+        return f"could not change the floor: {problem}"
 
-    def _on_toggle(self, change) -> None:
-        if self._quiet:
-            return
-        try:
-            if change["new"]:
-                primary = primary_of(self.cluster, self.name, self.namespace)
-                if primary is None or not primary["spec"].get("nodeName"):
-                    raise RuntimeError(f"{self.name} has no primary on a floor right now")
-                self.node = primary["spec"]["nodeName"]
-                self.cluster.node_offline(self.node)
-                self.toggle.description = f"floor {self.node}: OFFLINE (bring it back)"
-                say(self.label, True, f"floor {self.node} went dark with primary {primary['metadata']['name']} on it")
-            else:
-                self.cluster.node_online(self.node)
-                self.toggle.description = "take the primary's floor offline"
-                say(self.label, True, f"floor {self.node} is back: the operator re-clones its old primary")
-        except Exception as error:  # shown next to the toggle; the toggle goes back
-            say(self.label, False, f"could not change the floor: {error}")
-            self._quiet = True
-            try:
-                self.toggle.value = change["old"]
-            finally:
-                self._quiet = False
+    def _looks(self, offline: bool) -> tuple[str, None]:
+        return (f"floor {self.node}: OFFLINE (bring it back)" if offline else "take the primary's floor offline"), None
 
 
 class VersionPicker(ipywidgets.HBox):

@@ -15,9 +15,7 @@ can be held down this way; the toggle says so for any other.
 
 from __future__ import annotations
 
-import ipywidgets
-
-from .scaling import say
+from .toggling import FaultToggle
 
 
 def _owner(pod: dict) -> str | None:
@@ -32,53 +30,29 @@ def _ordinal(pod_name: str, set_name: str) -> int | None:
     return int(suffix) if suffix.isdigit() else None
 
 
-class ShardOutageToggle(ipywidgets.HBox):
+class ShardOutageToggle(FaultToggle):
     """Take a shard (a StatefulSet's last pod) down and hold it down: `value = True`; back: False."""
+
+    WORDS = ("down", "back")
 
     def __init__(self, cluster, shard_pod: str, namespace: str | None = None, **kwargs):
         self.cluster, self.shard_pod, self.namespace = cluster, shard_pod, namespace or ""
         self.statefulset: str | None = None
         self.replicas: int | None = None  # the StatefulSet's size before the outage
-        self.history: list[tuple[str, str]] = []  # ("down" | "back", message), in order
-        self.toggle = ipywidgets.ToggleButton(value=False, description=f"shard {shard_pod}: up",
-                                              icon="database", button_style="success",
-                                              layout=ipywidgets.Layout(width="auto"))
-        self.label = ipywidgets.Label("")
-        self._quiet = False
-        self.toggle.observe(self._on_toggle, names="value")
-        super().__init__([self.toggle, self.label], **kwargs)
+        super().__init__(f"shard {shard_pod}: up", "database", **kwargs)
 
-    @property
-    def value(self) -> bool:
-        return self.toggle.value
+    def _cause(self) -> str:
+        return self._take_down()
 
-    @value.setter
-    def value(self, down: bool) -> None:
-        self.toggle.value = bool(down)
+    def _undo(self) -> str:
+        return self._bring_back()
 
-    @property
-    def message(self) -> str:
-        return self.label.value
+    def _failure(self, down: bool, problem: str) -> str:
+        return f"could not {'take' if down else 'bring'} shard {self.shard_pod} {'down' if down else 'back'}: {problem}"
 
-    def _on_toggle(self, change) -> None:
-        if self._quiet:
-            return
-        try:
-            text = self._take_down() if change["new"] else self._bring_back()
-        except Exception as error:  # shown next to the toggle; the toggle goes back
-            problem = getattr(error, "message", None) or str(error)
-            say(self.label, False, f"could not {'take' if change['new'] else 'bring'} shard {self.shard_pod} "
-                                   f"{'down' if change['new'] else 'back'}: {problem}")
-            self._quiet = True
-            try:
-                self.toggle.value = change["old"]
-            finally:
-                self._quiet = False
-            return
-        self.history.append(("down" if change["new"] else "back", text))
-        self.toggle.description = f"shard {self.shard_pod}: {'DOWN (bring it back)' if change['new'] else 'up'}"
-        self.toggle.button_style = "danger" if change["new"] else "success"
-        say(self.label, True, text)
+    def _looks(self, down: bool) -> tuple[str, str]:
+        return (f"shard {self.shard_pod}: {'DOWN (bring it back)' if down else 'up'}",
+                "danger" if down else "success")
 
     def _take_down(self) -> str:
         pod = self.cluster.find("Pod", self.shard_pod, self.namespace)

@@ -199,7 +199,7 @@ def _draw_reads(reads_axes, latency_axes, seconds: list, origin: float) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-class AmbassadorView(ipywidgets.Output):
+class AmbassadorView(live.Polling, ipywidgets.Output):
     """The breakers of a pod's ambassador and its app's reads, redrawn every `interval` seconds.
 
     Each refresh runs `info_command` in the pod's `container` (default: the reader's own
@@ -208,6 +208,8 @@ class AmbassadorView(ipywidgets.Output):
     (the `clock:` line of its info mode), else on `clock()` if given, else just after the newest
     second in the log. `stop()` when done.
     """
+
+    stop_grace = 70.0  # an exec in flight may take its time
 
     def __init__(self, cluster, pod: str, container: str = "app", info_command: str | list[str] | None = None,
                  interval: float = 1.0, namespace: str | None = None, clock: Callable[[], float] | None = None,
@@ -227,8 +229,7 @@ class AmbassadorView(ipywidgets.Output):
         self.redraws = 0
         self._figure: Figure | None = None
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._polling_setup()
         if start:
             self.start()
 
@@ -302,19 +303,6 @@ class AmbassadorView(ipywidgets.Output):
         self.outputs = (live._png_output(fig, f"<ambassador timeline: {states or 'no poll yet'}>"),)
         return fig
 
-    def start(self) -> AmbassadorView:
-        if self._thread is None or not self._thread.is_alive():
-            self._stopping.clear()
-            self._thread = threading.Thread(target=self._run, name=f"ambassador-{self.pod}", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self.interval + 70)  # an exec in flight may take its time
-            self._thread = None
-
     def _now(self, reported) -> float:
         if isinstance(reported, (int, float)):
             return float(reported)
@@ -325,10 +313,3 @@ class AmbassadorView(ipywidgets.Output):
         guess = newest + 1.0 if newest is not None else (last + self.interval if last is not None else 0.0)
         return max(guess, last + 0.001) if last is not None else guess
 
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self.refresh()
-            except Exception as error:  # a thread must not die loudly; the notebook reads .error
-                self.error = str(error)
-            self._stopping.wait(self.interval)

@@ -166,7 +166,7 @@ def timeline_of(recorder: outages.RoleRecorder, attempts: list, present_ids=None
             "result": outages.measure(attempts, present_ids) if attempts else None}
 
 
-class FailoverView(ipywidgets.Output):
+class FailoverView(live.Polling, ipywidgets.Output):
     """The failover timeline of a PostgresCluster, redrawn every `interval` seconds. `stop()` when done.
 
     It lists the pods labelled `k8s-course.dev/cluster=<cluster_name>` (their role labels) and
@@ -195,8 +195,7 @@ class FailoverView(ipywidgets.Output):
         self.redraws = 0
         self._figure: Figure | None = None
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._polling_setup()
         if start:
             self.start()
 
@@ -233,28 +232,8 @@ class FailoverView(ipywidgets.Output):
         self.outputs = (live._png_output(fig, f"<failover of {self.cluster_name}: {self.result().summary()}>"),)
         return fig
 
-    def start(self) -> FailoverView:
-        if self._thread is None or not self._thread.is_alive():
-            self._stopping.clear()
-            self._thread = threading.Thread(target=self._run, name=f"failover-{self.cluster_name}", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self.interval + 10)
-            self._thread = None
-
     def _now(self) -> float | None:
         if self._clock is not None:
             return self._clock()
         return max((a.t for a in self.attempts), default=None)
 
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self.refresh()
-            except Exception as error:  # a thread must not die loudly; the notebook reads .error
-                self.error = str(error)
-            self._stopping.wait(self.interval)

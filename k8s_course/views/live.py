@@ -28,6 +28,40 @@ def _png_output(fig, text: str) -> dict:
             "data": {"image/png": base64.b64encode(buffer.getvalue()).decode(), "text/plain": text}}
 
 
+class Polling:
+    """A live widget that calls its `refresh()` every `interval` seconds on a thread of its own
+    (`start()`, `stop()`); a failed refresh is kept in `error` and the polling goes on."""
+
+    interval: float = 1.0
+    stop_grace: float = 10.0  # how long stop() waits for a refresh in flight
+    error: str | None = None
+
+    def _polling_setup(self) -> None:
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self):
+        if self._thread is None or not self._thread.is_alive():
+            self._stopping.clear()
+            self._thread = threading.Thread(target=self._poll_forever, name=type(self).__name__, daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.interval + self.stop_grace)
+            self._thread = None
+
+    def _poll_forever(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.refresh()
+            except Exception as error:  # a thread must not die loudly; the notebook reads .error
+                self.error = str(error)
+            self._stopping.wait(self.interval)
+
+
 class BuildingView(ipywidgets.Output):
     """The building, redrawn when pods or nodes change. `stop()` when done with it."""
 
