@@ -90,3 +90,7 @@ def test_check_mode_reports_stale_notebooks_and_leaves_them_alone(nav, tmp_path,
     assert nav.main(["--check", "--folder", str(tmp_path)]) == 1
     assert "out of date: 00_building.ipynb" in capsys.readouterr().out
     assert path.read_bytes() == before
+
+
+def test_the_course_notebooks_on_main_have_up_to_date_navigation(nav, capsys):
+    assert nav.main(["--check"]) == 0, capsys.readouterr().out
