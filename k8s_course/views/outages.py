@@ -14,7 +14,8 @@ message, is skipped). `measure(attempts, present_ids)` turns them into a `Failov
   been acknowledged since, the outage is still going on and runs to the newest failure.
 - **writes lost** are the ids that were acknowledged but are not in the table afterwards
   (`present_ids`, e.g. from `SELECT id FROM writes`); a write that failed was never promised,
-  so it is not lost even when it is missing.
+  so it is not lost even when it is missing. The writer goes on while the table is read, so
+  only ids up to the largest one read are judged (later acks came after the read).
 
 `RoleRecorder` keeps snapshots `(t, {member: role})` of who was what, and turns them into lanes:
 one list of `(start, end, role)` segments per member, for the failover timeline's picture.
@@ -112,7 +113,12 @@ def measure(attempts: Iterable[Attempt], present_ids: Iterable[int] | None = Non
     writes_lost = None
     if present_ids is not None:
         present = set(present_ids)
-        lost = tuple(sorted({a.id for a in acked} - present))
+        # The writer goes on while the table is read: its acks after that read have larger ids
+        # than every row the read saw (one writer, ids in order), and are not lost. So only ids up
+        # to the largest one read count. Read the table once writes succeed again after the
+        # failover: a write lost in it then has a smaller id than the first one after.
+        newest_read = max(present, default=0)
+        lost = tuple(sorted({a.id for a in acked if a.id <= newest_read} - present))
         writes_lost = len(lost)
     if best is None:
         return FailoverResult(0.0, writes_lost, len(acked), len(failed), None, None, None, lost)

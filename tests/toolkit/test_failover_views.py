@@ -71,6 +71,15 @@ def test_acknowledged_ids_missing_from_the_table_are_the_lost_writes_and_failed_
     assert result.summary() == "outage 3.2 s, 3 writes lost"
 
 
+def test_writes_acknowledged_after_the_table_was_read_are_not_counted_lost():
+    attempts = outages.parse_writer_log(WRITER_LOG)
+    read_at_50 = [i for i in ACKED_IDS if i <= 50]  # the writer went on to 60 after the read
+    result = outages.measure(attempts, read_at_50)
+    assert result.writes_lost == 0 and result.lost_ids == ()
+    missing_17 = [i for i in read_at_50 if i != 17]
+    assert outages.measure(attempts, missing_17).lost_ids == (17,)
+
+
 def test_with_every_acknowledged_write_present_nothing_is_lost():
     result = outages.measure(outages.parse_writer_log(WRITER_LOG), ACKED_IDS)
     assert result.writes_lost == 0
@@ -256,7 +265,7 @@ def test_the_live_view_draws_the_members_roles_and_the_writers_outage(members_an
     assert gids(fig, "lane:") == ["lane:pg-1", "lane:pg-2"]
     assert artist(fig, "outage").get_width() == pytest.approx(3.2)
     assert view.result().outage_seconds == 3.2
-    view.present_ids = [1, 2]
+    view.present_ids = [1, 4]  # acknowledged 2 is missing
     assert view.redraw()._suptitle.get_text() == "PostgresCluster pg: outage 3.2 s, 1 write lost"
     assert len(view.outputs) == 1 and "image/png" in view.outputs[0]["data"]
 
