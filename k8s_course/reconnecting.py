@@ -13,12 +13,16 @@ Three cases, told apart by asking the backend rather than guessing from the erro
 
 from __future__ import annotations
 
+import threading
 import time
 
 from . import backends, progress
 from .errors import CourseError
 
 WAIT_SECONDS = 60.0  # how long a restarting API server is given before the learner is told
+# one recovery at a time: a live view's thread and the notebook may find the cluster gone at
+# once, and two of them must not start two simulators
+_recovering = threading.Lock()
 
 
 def connection_errors() -> tuple[type[BaseException], ...]:
@@ -30,13 +34,18 @@ def connection_errors() -> tuple[type[BaseException], ...]:
 
 def recover(cluster, error: BaseException) -> None:
     """Return if the same cluster answers again (retry the call); else reconnect and raise."""
+    with _recovering:
+        _recover(cluster, error)
+
+
+def _recover(cluster, error: BaseException) -> None:
     backend = cluster.backend
     if backend.name == "simulator":
         from .sim import daemon
 
         record = daemon.read_state(backends._state_dir())
         if record is not None and record["url"] == cluster.api_client.configuration.host:
-            return  # it answers again: a hiccup
+            return  # it answers again (a hiccup, or another thread has reconnected already)
         replacement = backends.simulator()
         cluster.rebind(replacement)
         what = "had stopped (its process is gone)" if record is None else "was restarted at a new address"
