@@ -14,10 +14,7 @@ from k8s_course import backends
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 # what a notebook still needs before it can run on kind (see the issue named)
-NOT_ON_KIND_YET = {
-    "06_interview_prep.ipynb": "its late-proxy scenario runs the images k8s-course/needs-proxy and "
-                               "k8s-course/proxy, which exist only on the simulator (issue #8)",
-}
+NOT_ON_KIND_YET: dict[str, str] = {}
 
 pytestmark = pytest.mark.kind
 

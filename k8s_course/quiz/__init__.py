@@ -10,8 +10,8 @@ Modules: `questions` (a Question and how an answer is judged), `bank` (the quest
 bank.yaml and scenarios.yaml), `sessions` (Quiz: answers, time limit, score per topic),
 `scenarios` (pods in trouble on the course's cluster, shown as evidence), `evidence` (numbers
 for practiced answers: requests per container, RBAC grants), `figures` (the score per topic as
-a Figure) and `widget` (QuizWidget). Nothing here changes the cluster except
-`scenarios.record`, which applies a scenario's manifest.
+a Figure) and `widget` (QuizWidget). Nothing here changes the cluster except `scenarios.start`
+and `scenarios.record`, which apply a scenario's manifest (and the ConfigMap of its programs).
 """
 
 from __future__ import annotations

@@ -1,14 +1,17 @@
 """Scenario questions: a pod in trouble on the course's own cluster, shown as evidence, and "why?".
 
 A scenario is data (in `scenarios.yaml`): the manifest of a pod that goes wrong in a known
-way, the moment worth looking at (`until`: its container waits in CrashLoopBackOff with 2
-restarts, say), the question about it, and a `recorded` snapshot taken from a real run on the
-simulator. A snapshot is plain data: the pod's containers with their images, requests, states
-and restarts, its events and its last log lines. `render` turns it into the text an engineer
+way, the course programs it runs (`programs`, mounted from the ConfigMap `sidecar-programs` as
+in chapter 1, so that the pod runs in a stock python image on any cluster), the moment worth
+looking at (`until`: its container waits in CrashLoopBackOff with 2 restarts, say), the
+question about it, and a `recorded` snapshot taken from a real run on the simulator. A snapshot
+is plain data: the pod's containers with their images, commands, requests, states and
+restarts, its events and its last log lines. `render` turns it into the text an engineer
 reads (`kubectl describe pod` and `kubectl logs --previous`, abridged) and that becomes the
 question's exhibit.
 
-In a notebook the same scenario can be run live: apply `scenario.manifest`, wait with
+In a notebook the same scenario can be run live: `start(cluster, scenario)` applies its
+ConfigMap of programs (if it has any) and its manifest; then wait with
 `reached(pod, scenario.until)`, take `snapshot(cluster, scenario.pod)`, and ask
 `scenario.question(snapshot)` about what your own cluster just did.
 """
@@ -17,10 +20,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..workloads import program_source
 from .questions import Question, from_data
 
 LOG_LINES = 4  # lines of a container's log that a snapshot keeps: from its first error, else the last
 EVENT_REASONS_SHOWN = 10  # the newest rows of the events table
+PROGRAMS_CONFIG_MAP = "sidecar-programs"  # where the course's pods mount their programs from (chapter 1's name)
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,11 @@ class Scenario:
     until: dict  # {"waiting": reason, "restarts": n} or {"unschedulable": True}
     question_data: dict
     recorded: dict = field(default_factory=dict)
+    programs: tuple[str, ...] = ()  # course programs (k8s_course.workloads) the pod runs, e.g. "needs_proxy"
+
+    def objects(self) -> list[dict]:
+        """What to apply, in order: the ConfigMap of the programs the pod mounts (if any), then the pod."""
+        return ([programs_config_map(self.programs)] if self.programs else []) + [self.manifest]
 
     def question(self, snapshot: dict | None = None) -> Question:
         """The question, with the snapshot (the recorded one by default) as its exhibit."""
@@ -39,9 +49,22 @@ class Scenario:
 
 
 def from_data_scenario(data: dict) -> Scenario:
-    known = {"id", "pod", "manifest", "until", "recorded"}
+    known = {"id", "pod", "manifest", "until", "recorded", "programs"}
     question = {k: v for k, v in data.items() if k not in known}
-    return Scenario(data["id"], data["pod"], data["manifest"], data["until"], question, data.get("recorded") or {})
+    return Scenario(data["id"], data["pod"], data["manifest"], data["until"], question, data.get("recorded") or {},
+                    tuple(data.get("programs") or ()))
+
+
+def programs_config_map(programs) -> dict:
+    """The ConfigMap `sidecar-programs` holding these course programs, one `<name>.py` key each."""
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": PROGRAMS_CONFIG_MAP},
+            "data": {f"{name}.py": program_source(name) for name in programs}}
+
+
+def start(cluster, scenario: Scenario) -> None:
+    """Apply the scenario on the cluster: its ConfigMap of programs first, so that the pod can mount it."""
+    for manifest in scenario.objects():
+        cluster.apply(manifest)
 
 
 # reading the cluster
@@ -114,9 +137,12 @@ def _statuses(status: dict) -> list[dict]:
 
 
 def _container(container: dict, kind: str, status: dict | None) -> dict:
-    described = {"name": container["name"], "kind": kind, "image": container.get("image", ""),
-                 "requests": dict((container.get("resources") or {}).get("requests") or {}),
-                 "env": {e["name"]: e.get("value", "") for e in container.get("env") or [] if "name" in e}}
+    described = {"name": container["name"], "kind": kind, "image": container.get("image", "")}
+    command = [*(container.get("command") or []), *(container.get("args") or [])]
+    if command:  # with a stock image, the command says which program the container runs
+        described["command"] = command
+    described.update(requests=dict((container.get("resources") or {}).get("requests") or {}),
+                     env={e["name"]: e.get("value", "") for e in container.get("env") or [] if "name" in e})
     if status is not None:
         described.update(state=_state_text(status.get("state") or {}),
                          last_state=_state_text(status.get("lastState") or {}),
@@ -149,6 +175,8 @@ def render(snap: dict) -> str:
         label = {"init": "init container", "sidecar": "init container (restartPolicy: Always)"}.get(
             container["kind"], "container")
         lines.append(f"  {label} {container['name']}: image {container['image']}")
+        if container.get("command"):
+            lines.append("    command: " + " ".join(container["command"]))
         if container.get("requests"):
             lines.append("    requests: " + ", ".join(f"{k}={v}" for k, v in container["requests"].items()))
         if container.get("env"):
@@ -171,8 +199,8 @@ def render(snap: dict) -> str:
 # recording
 
 def record(cluster, scenario: Scenario, timeout: float = 300) -> dict:
-    """Apply the scenario's manifest, wait for its moment, and take the snapshot."""
-    cluster.apply(scenario.manifest)
+    """Apply the scenario (its programs' ConfigMap, then its pod), wait for its moment, take the snapshot."""
+    start(cluster, scenario)
     cluster.wait_for(lambda: reached(cluster.find("Pod", scenario.pod), scenario.until), timeout,
                      f"pod {scenario.pod} to show its trouble")
     return snapshot(cluster, scenario.pod)

@@ -53,6 +53,42 @@ def test_reached_knows_crash_loops_and_unschedulable_pods():
     assert not scenarios.reached(None, {"unschedulable": True})
 
 
+def test_a_snapshot_shows_the_command_that_says_which_program_a_stock_image_runs():
+    pod = {"metadata": {"name": "p"}, "spec": {"containers": [
+        {"name": "app", "image": "python:3.11-slim", "command": ["python"], "args": ["/app/needs_proxy.py"]},
+        {"name": "web", "image": "nginx:1.27"}]}}
+    app, web = scenarios.describe(pod, [])["pod"]["containers"]
+    assert app["command"] == ["python", "/app/needs_proxy.py"] and "command" not in web
+    assert "app: image python:3.11-slim\n    command: python /app/needs_proxy.py" in scenarios.render(
+        scenarios.describe(pod, []))
+
+
+def test_a_scenario_that_runs_course_programs_applies_their_config_map_before_its_pod():
+    late = bank.scenario("scenario-late-proxy")
+    config_map, pod = late.objects()
+    assert late.programs == ("needs_proxy", "slow_proxy")
+    assert (config_map["kind"], config_map["metadata"]["name"]) == ("ConfigMap", "sidecar-programs")
+    assert sorted(config_map["data"]) == ["needs_proxy.py", "slow_proxy.py"]
+    assert "def first_words" in config_map["data"]["needs_proxy.py"]
+    assert pod is late.manifest
+    mounted = {v["configMap"]["name"] for v in pod["spec"]["volumes"] if "configMap" in v}
+    assert mounted == {"sidecar-programs"}
+    assert {c["image"] for c in pod["spec"]["containers"]} == {"python:3.11-slim"}
+
+
+def test_a_scenario_without_programs_applies_its_pod_alone():
+    greedy = bank.scenario("scenario-greedy-sidecar")
+    assert greedy.programs == () and greedy.objects() == [greedy.manifest]
+
+
+def test_the_late_proxy_recording_shows_what_its_explanation_points_to():
+    late = bank.scenario("scenario-late-proxy")
+    exhibit, explanation = late.question().exhibit, late.question_data["explanation"]
+    for evidence in ("connection refused", "127.0.0.1:15001", "exit code 1", "BackOff"):
+        assert evidence in exhibit and evidence in explanation, evidence
+    assert "proxy: starting" in exhibit and "START_DELAY=600" in exhibit  # the proxy is still warming up
+
+
 def test_every_scenario_has_a_recording():
     for scenario in bank.scenarios():
         assert scenario.recorded["pod"]["name"] == scenario.pod
