@@ -65,11 +65,11 @@ class RelayedDatabase:
             return "FATAL:  " + pg.NOT_MODELLED.format(what="replication through tcp_ambassador")
         host, port = self.settings.target_address
         try:
-            server, _where, _ = pg._find(self.ctx, host, port)
+            server, _where, _ = pg.find_server(self.ctx, host, port)
         except pg.ConnectFailure as failure:
             self.log(self.connections.failed(client, _reason(str(failure))))
             return pg.LOST
-        if not pg._path_open(self.ctx, server.ctx):
+        if not pg.path_open(self.ctx, server.ctx):
             return None  # the connect hangs: decided at the first statement, after CONNECT_TIMEOUT
         self.log(self.connections.opened(client))
         return server.admit(self.ip, user, database, replication, env)
@@ -81,7 +81,7 @@ class RelayedDatabase:
         if server.state not in ("running", "init"):
             self.connections.closed()
             raise pg.ConnectionLost(pg.TERMINATED)
-        if not pg._path_open(self.ctx, server.ctx):
+        if not pg.path_open(self.ctx, server.ctx):
             await _forever()  # the packets go nowhere: psql waits, as on a real cut link
         try:
             return await server.run_statement(statement, upstream)
@@ -104,10 +104,10 @@ class RelayedDatabase:
             return upstream
         host, port = self.settings.target_address
         try:
-            server, _where, _ = pg._find(self.ctx, host, port)
+            server, _where, _ = pg.find_server(self.ctx, host, port)
         except pg.ConnectFailure:
             raise pg.ConnectionLost("") from None  # TARGET went away since the connect
-        if not pg._path_open(self.ctx, server.ctx):
+        if not pg.path_open(self.ctx, server.ctx):
             client = self._client("127.0.0.1")
             await self.ctx.clock.sleep(self.settings.connect_timeout)
             self.log(self.connections.failed(client, f"timeout after {self.settings.connect_timeout:g}s"))
