@@ -41,6 +41,7 @@ class WriteOptions:
     field_validation: str = "Strict"  # Strict, Warn or Ignore; kubectl sends Strict
     field_manager: str = ""
     force: bool = False
+    user: dict | None = None  # who asks (authentication/v1 UserInfo) for admission webhooks; None: the admin
 
 
 @dataclass
@@ -50,6 +51,7 @@ class DeleteOptions:
     precondition_uid: str | None = None
     precondition_resource_version: str | None = None
     dry_run: bool = False
+    user: dict | None = None  # as WriteOptions.user
 
 
 @dataclass
@@ -132,10 +134,10 @@ class Objects:
         elif not rtype.custom:
             defaulting.set_initial_status(rtype.kind_key, obj)
         self._default(rtype, obj)
-        if self.webhooks.mutate(rtype, "CREATE", obj, None, None, options.dry_run, warnings):
+        if self.webhooks.mutate(rtype, "CREATE", obj, None, None, options.dry_run, warnings, options.user):
             self._default(rtype, obj)
         self._validate(rtype, obj, None)
-        self.webhooks.validate(rtype, "CREATE", obj, None, None, options.dry_run, warnings)
+        self.webhooks.validate(rtype, "CREATE", obj, None, None, options.dry_run, warnings, options.user)
         self.admission.before_create(rtype, obj, options.dry_run)
         self._manage_fields(rtype, None, obj, options, "Update")
         if options.dry_run:
@@ -191,12 +193,12 @@ class Objects:
             obj.setdefault("spec", {})["finalizers"] = finalizers
             if not finalizers:
                 obj["spec"].pop("finalizers")
-        if self.webhooks.mutate(rtype, "UPDATE", obj, current, subresource, options.dry_run, warnings):
+        if self.webhooks.mutate(rtype, "UPDATE", obj, current, subresource, options.dry_run, warnings, options.user):
             self._default(rtype, obj)
         if "generation" in meta and _spec_of(obj) != _spec_of(current):
             meta["generation"] = old_meta["generation"] + 1
         self._validate(rtype, obj, current)
-        self.webhooks.validate(rtype, "UPDATE", obj, current, subresource, options.dry_run, warnings)
+        self.webhooks.validate(rtype, "UPDATE", obj, current, subresource, options.dry_run, warnings, options.user)
         if old_meta.get("deletionTimestamp"):
             added = set(meta.get("finalizers") or ()) - set(old_meta.get("finalizers") or ())
             if added:
@@ -311,7 +313,7 @@ class Objects:
         except patching.PatchError as error:
             raise errors.bad_request(str(error)) from None
         options = WriteOptions(options.dry_run, options.field_validation, options.field_manager,
-                               options.force)
+                               options.force, options.user)
         options.field_manager = ""  # managedFields were written by the apply itself
         if current is None:
             result["metadata"].pop("resourceVersion", None)
@@ -349,8 +351,8 @@ class Objects:
             finalizers.append("orphan")
         if policy == "Foreground" and "foregroundDeletion" not in finalizers:
             finalizers.append("foregroundDeletion")
-        self.webhooks.mutate(rtype, "DELETE", None, current, None, options.dry_run)
-        self.webhooks.validate(rtype, "DELETE", None, current, None, options.dry_run)
+        self.webhooks.mutate(rtype, "DELETE", None, current, None, options.dry_run, None, options.user)
+        self.webhooks.validate(rtype, "DELETE", None, current, None, options.dry_run, None, options.user)
         grace = self.admission.grace_period(rtype, current, options.grace_period_seconds)
         extra_finalizers = self.admission.deletion_finalizers(rtype, current)
         finalizers += [f for f in extra_finalizers if f not in finalizers]

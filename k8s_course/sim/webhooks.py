@@ -40,6 +40,7 @@ import logging
 import ssl
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from . import errors, patching, selectors
@@ -52,8 +53,8 @@ MUTATING_KEY = ("admissionregistration.k8s.io", "mutatingwebhookconfigurations")
 VALIDATING_KEY = ("admissionregistration.k8s.io", "validatingwebhookconfigurations")
 REVIEW_API_VERSION = "admission.k8s.io/v1"
 API_SERVER_ADDRESS = "172.18.0.2"  # where the calls come from: the control-plane node, as on kind
-# who asks: the simulator's requests do not carry their user down here, so every review names
-# the course's admin (kind's kubeconfig user)
+# who asks when a write does not say (the simulator's own writes): the course's admin, kind's
+# kubeconfig user
 ADMIN_USER = {"username": "kubernetes-admin", "groups": ["kubeadm:cluster-admins", "system:authenticated"]}
 _EXCLUDED_GROUPS = ("admissionregistration.k8s.io",)  # webhook configurations and policies
 _OPTIONS_KIND = {"CREATE": "CreateOptions", "UPDATE": "UpdateOptions", "DELETE": "DeleteOptions"}
@@ -63,27 +64,68 @@ class CallFailed(Exception):
     """The webhook could not be asked or gave no usable answer (ErrCallingWebhook)."""
 
 
+@dataclass(frozen=True)
+class _Hook:
+    """One webhook of a configuration, its selectors parsed once."""
+
+    configuration: str
+    webhook: dict
+    namespace_selector: selectors.LabelSelector | _Unparsable | None
+    object_selector: selectors.LabelSelector | _Unparsable | None
+
+
+class _Unparsable:
+    """A selector that could not be parsed: it fails the writes it is asked about, as before
+    caching (the configuration's validation does not check selector syntax)."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+    def matches(self, labels) -> bool:
+        raise self.error
+
+
+def _parsed_once(selector_object: dict | None):
+    try:
+        return _selector(selector_object)
+    except Exception as error:  # whatever the parser raises, raised again where it was
+        return _Unparsable(error)
+
+
 class Webhooks:
-    """Finds the webhooks a write must go through and calls them; one per `Objects`."""
+    """Finds the webhooks a write must go through and calls them; one per `Objects`.
+
+    The configurations are read from the store once and kept, selectors parsed, until one of
+    them changes: every write asks for them, and they change rarely.
+    """
 
     def __init__(self, objects):
         self.objects = objects
         self.network = None  # the cluster's PodNetwork, for webhooks served by pods
+        self._hooks: dict[tuple[str, str], tuple[_Hook, ...]] = {}
+        objects.store.listen(self._changed)
+
+    def _changed(self, change) -> None:
+        if change.resource in (MUTATING_KEY, VALIDATING_KEY):
+            self._hooks.pop(change.resource, None)
 
     # what Objects calls
 
     def mutate(self, rtype: ResourceType, operation: str, obj: dict | None, old: dict | None,
                subresource: str | None = None, dry_run: bool = False,
-               warnings: list[str] | None = None) -> bool:
-        """Run the mutating webhooks on `obj` (changed in place); True if any patched it."""
+               warnings: list[str] | None = None, user: dict | None = None) -> bool:
+        """Run the mutating webhooks on `obj` (changed in place); True if any patched it.
+
+        `user` is who asks (authentication/v1 UserInfo), as the reviews name it; None: the admin."""
         if not self._may_apply(rtype, MUTATING_KEY):
             return False
         changed = False
-        for configuration, webhook in self._webhooks(MUTATING_KEY):
-            if not self._matches(webhook, rtype, operation, obj, old, subresource):
+        for hook in self._webhooks(MUTATING_KEY):
+            if not self._matches(hook, rtype, operation, obj, old, subresource):
                 continue
-            answer = self._ask(configuration, webhook, rtype, operation, obj, old, subresource, dry_run,
-                               mutating=True, warnings=warnings)
+            webhook = hook.webhook
+            answer = self._ask(hook.configuration, webhook, rtype, operation, obj, old, subresource, dry_run,
+                               mutating=True, warnings=warnings, user=user)
             if answer is None or not answer.get("patch"):
                 continue
             if obj is None:
@@ -95,38 +137,43 @@ class Webhooks:
 
     def validate(self, rtype: ResourceType, operation: str, obj: dict | None, old: dict | None,
                  subresource: str | None = None, dry_run: bool = False,
-                 warnings: list[str] | None = None) -> None:
+                 warnings: list[str] | None = None, user: dict | None = None) -> None:
         """Run the validating webhooks; raises the first denial or failure."""
         if not self._may_apply(rtype, VALIDATING_KEY):
             return
-        for configuration, webhook in self._webhooks(VALIDATING_KEY):
-            if self._matches(webhook, rtype, operation, obj, old, subresource):
-                self._ask(configuration, webhook, rtype, operation, obj, old, subresource, dry_run,
-                          mutating=False, warnings=warnings)
+        for hook in self._webhooks(VALIDATING_KEY):
+            if self._matches(hook, rtype, operation, obj, old, subresource):
+                self._ask(hook.configuration, hook.webhook, rtype, operation, obj, old, subresource, dry_run,
+                          mutating=False, warnings=warnings, user=user)
 
     # which webhooks
 
     def _may_apply(self, rtype: ResourceType, key: tuple[str, str]) -> bool:
-        return self.objects.store.count(key) > 0 and rtype.group not in _EXCLUDED_GROUPS
+        return rtype.group not in _EXCLUDED_GROUPS and bool(self._webhooks(key))
 
-    def _webhooks(self, key: tuple[str, str]):
-        """(configuration name, webhook) in the API server's order: configurations by name."""
-        for configuration in self.objects.store.list(key):
-            for webhook in configuration.get("webhooks") or []:
-                yield configuration["metadata"]["name"], webhook
+    def _webhooks(self, key: tuple[str, str]) -> tuple[_Hook, ...]:
+        """The webhooks in the API server's order: configurations by name, then as listed."""
+        hooks = self._hooks.get(key)
+        if hooks is None:
+            hooks = self._hooks[key] = tuple(
+                _Hook(configuration["metadata"]["name"], webhook,
+                      _parsed_once(webhook.get("namespaceSelector")), _parsed_once(webhook.get("objectSelector")))
+                for configuration in self.objects.store.list(key)
+                for webhook in configuration.get("webhooks") or [])
+        return hooks
 
-    def _matches(self, webhook: dict, rtype: ResourceType, operation: str, obj: dict | None,
+    def _matches(self, hook: _Hook, rtype: ResourceType, operation: str, obj: dict | None,
                  old: dict | None, subresource: str | None) -> bool:
-        if not any(rule_matches(rule, rtype, operation, subresource) for rule in webhook.get("rules") or []):
+        rules = hook.webhook.get("rules") or []
+        if not any(rule_matches(rule, rtype, operation, subresource) for rule in rules):
             return False
         objects = [o for o in (obj, old) if o is not None]
-        if not self._namespace_matches(webhook.get("namespaceSelector"), rtype, objects):
+        if not self._namespace_matches(hook.namespace_selector, rtype, objects):
             return False
-        selector = _selector(webhook.get("objectSelector"))
+        selector = hook.object_selector
         return selector is None or any(selector.matches(o["metadata"].get("labels")) for o in objects)
 
-    def _namespace_matches(self, selector_object: dict | None, rtype: ResourceType, objects: list[dict]) -> bool:
-        selector = _selector(selector_object)
+    def _namespace_matches(self, selector, rtype: ResourceType, objects: list[dict]) -> bool:
         if selector is None:
             return True
         if rtype.kind_key == "v1/Namespace":  # a namespace is judged by its own labels
@@ -141,12 +188,12 @@ class Webhooks:
 
     def _ask(self, configuration: str, webhook: dict, rtype: ResourceType, operation: str,
              obj: dict | None, old: dict | None, subresource: str | None, dry_run: bool,
-             mutating: bool, warnings: list[str] | None) -> dict | None:
+             mutating: bool, warnings: list[str] | None, user: dict | None = None) -> dict | None:
         """The webhook's allowed response, None if a failure was ignored; raises a denial."""
         name = webhook.get("name", "")
         if dry_run and webhook.get("sideEffects") not in ("None", "NoneOnDryRun"):
             raise errors.bad_request(f'admission webhook "{name}" does not support dry run')
-        review = admission_review(rtype, operation, obj, old, subresource, dry_run)
+        review = admission_review(rtype, operation, obj, old, subresource, dry_run, user)
         try:
             response = self._call(webhook, review)
             answer = verify_response(review["request"]["uid"], response, mutating)
@@ -312,8 +359,9 @@ def _selector(selector_object: dict | None):
 
 
 def admission_review(rtype: ResourceType, operation: str, obj: dict | None, old: dict | None,
-                     subresource: str | None = None, dry_run: bool = False) -> dict:
-    """The AdmissionReview v1 a webhook receives for this request."""
+                     subresource: str | None = None, dry_run: bool = False, user: dict | None = None) -> dict:
+    """The AdmissionReview v1 a webhook receives for this request, asked by `user` (the admin
+    when None: writes from inside the simulator)."""
     some = obj if obj is not None else old
     meta = some["metadata"]
     kind = {"group": rtype.group, "version": rtype.version, "kind": rtype.kind}
@@ -326,7 +374,7 @@ def admission_review(rtype: ResourceType, operation: str, obj: dict | None, old:
         "requestResource": dict(resource),
         "name": "" if operation == "CREATE" and _generated_name(meta) else meta.get("name", ""),
         "operation": operation,
-        "userInfo": copy.deepcopy(ADMIN_USER),
+        "userInfo": copy.deepcopy(user or ADMIN_USER),
         "object": _as_sent(obj, operation) if obj is not None else None,
         "oldObject": copy.deepcopy(old) if old is not None else None,
         "dryRun": dry_run,

@@ -244,3 +244,18 @@ def test_a_syntax_error_exits_2_with_the_shells_message():
     code, pod = run_script("if true; then echo x")
     assert (code, pod.lines("main")) == (
         2, ['sh: syntax error: unexpected end of file (expecting "fi")'])
+
+
+def test_date_prints_epoch_seconds_and_nanoseconds_of_the_simulated_clock():
+    script = "date +%s.%N; sleep 1; date '+%s %3N %6N %12N'; date +%%N%%s"
+
+    async def scenario(clock):
+        pod = FakePod(shell_pod(script), clock)
+        task = asyncio.ensure_future(registry.model_for(pod.container("main")).run(pod.context("main")))
+        await advance(clock, 1)
+        await settle()
+        return task.result(), pod.lines("main")
+
+    # a quarter past the second: exactly representable, so the nanoseconds are exact
+    assert run(scenario, start=1_800_000_000.25) == (0, [
+        "1800000000.250000000", "1800000001 250 250000 000250000000", "%N%s"])

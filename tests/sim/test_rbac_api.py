@@ -284,3 +284,14 @@ def test_a_pod_mounted_token_read_by_cat_authenticates_as_the_pods_account(simul
     assert exec_denied.stderr.strip() == (
         f'Error from server (Forbidden): pods "shell" is forbidden: User "system:serviceaccount:{namespace}:reader" '
         f'cannot create resource "pods/exec" in API group "" in the namespace "{namespace}"')
+
+
+def test_discovery_lists_every_review_kind_of_authorization_with_create_only(api_client):
+    listed = client.AuthorizationV1Api(api_client).get_api_resources().resources
+    reviews = {r.name: (r.kind, r.namespaced, r.verbs) for r in listed}
+    assert reviews == {
+        "localsubjectaccessreviews": ("LocalSubjectAccessReview", True, ["create"]),
+        "selfsubjectaccessreviews": ("SelfSubjectAccessReview", False, ["create"]),
+        "selfsubjectrulesreviews": ("SelfSubjectRulesReview", False, ["create"]),
+        "subjectaccessreviews": ("SubjectAccessReview", False, ["create"]),
+    }

@@ -289,6 +289,22 @@ def test_the_gate_answers_401_for_an_unknown_token_and_admits_the_admin():
     assert admin.name == "kubernetes-admin"
 
 
+
+def test_a_remembered_request_line_keeps_its_watch_and_field_selector_apart():
+    guard = _gate_with_exec_reader()  # the bot may get pods in a, not list or watch them
+    bot = CIMultiDict({"Authorization": "Bearer bot-token"})
+    path = "/api/v1/namespaces/a/pods"
+    assert guard.admit("GET", path + "/web", {}, bot).name == "system:serviceaccount:a:bot"
+    denials = []
+    for query in ({}, {"watch": "true"}, {"fieldSelector": "metadata.name=web"}, {}):
+        with pytest.raises(errors.APIError) as denied:
+            guard.admit("GET", path, query, bot)
+        head, _, rest = denied.value.message.partition(": User ")
+        denials.append((head, rest.split()[2]))  # what is forbidden, and the verb
+    assert denials == [("pods is forbidden", "list"), ("pods is forbidden", "watch"),
+                       ('pods "web" is forbidden', "list"), ("pods is forbidden", "list")]
+
+
 # tokens
 
 
@@ -341,3 +357,36 @@ def test_a_token_request_cannot_bind_to_a_pod_of_another_account():
         issuer.token_request(other, {"spec": {"boundObjectRef": {"kind": "Pod", "apiVersion": "v1", "name": "web"}}})
     assert (caught.value.code, caught.value.message) == (
         400, 'cannot bind token for serviceaccount "other" to pod running with different serviceaccount name.')
+
+
+def test_a_cached_permission_is_withdrawn_with_its_binding():
+    objects, authorizer = _cluster()
+    jane = UserInfo("jane", ("system:authenticated",))
+    nodes = attributes.resource("list", "", "nodes")
+    _create(objects, "clusterrolebindings", None, {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "jane"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view-nodes"},
+        "subjects": [{"kind": "User", "name": "jane", "apiGroup": "rbac.authorization.k8s.io"}]})
+    assert not authorizer.authorize(jane, nodes).allowed  # the role does not exist yet
+    _create(objects, "clusterroles", None, {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "view-nodes"},
+        "rules": [{"verbs": ["list"], "apiGroups": [""], "resources": ["nodes"]}]})
+    assert authorizer.authorize(jane, nodes).allowed and authorizer.authorize(jane, nodes).allowed
+    objects.delete(objects.registry.lookup("rbac.authorization.k8s.io", "v1", "clusterrolebindings"), None, "jane")
+    assert authorizer.authorize(jane, nodes) == rbac.Decision(False, "")
+
+
+def test_the_servers_write_and_delete_options_carry_the_authenticated_user():
+    from aiohttp.test_utils import make_mocked_request
+
+    from k8s_course.sim.simulator import Cluster
+
+    cluster = Cluster(ManualClock())
+    server, gate_ = cluster.server, cluster.extensions.gate
+    request = make_mocked_request("POST", "/api/v1/namespaces/a/pods")
+    request[gate_.USER_KEY] = service_account_user("a", "bot", "uid-1")
+    assert server.write_options(request).user == {
+        "username": "system:serviceaccount:a:bot", "uid": "uid-1",
+        "groups": ["system:serviceaccounts", "system:serviceaccounts:a", "system:authenticated"]}
+    assert server._delete_options(request, None).user["username"] == "system:serviceaccount:a:bot"
+    assert server.write_options(make_mocked_request("POST", "/api/v1/pods")).user is None

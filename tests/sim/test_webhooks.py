@@ -357,3 +357,60 @@ def test_a_url_webhook_is_called_over_https_trusting_its_ca_bundle(injector_over
             "x509: certificate signed by unknown authority")
 
     run(scenario)
+
+
+def test_a_changed_or_removed_configuration_applies_from_the_next_write():
+    async def scenario(h: Harness):
+        hook = ScriptedWebhook(lambda review: label_patch())
+        serve_webhook(h, hook)
+        h.create(configuration())
+        assert h.create(POD)["metadata"]["labels"]["mutated"] == "yes"
+        change_webhook(h, "hooks", objectSelector={"matchLabels": {"inject": "yes"}})
+        called = len(hook.reviews)
+        assert "mutated" not in h.create({**POD, "metadata": {"name": "plain", "labels": {}}})["metadata"]["labels"]
+        assert len(hook.reviews) == called
+        injected = h.create({**POD, "metadata": {"name": "chosen", "labels": {"inject": "yes"}}})
+        assert injected["metadata"]["labels"]["mutated"] == "yes"
+        h.delete("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration", "hooks", namespace="")
+        after = h.create({**POD, "metadata": {"name": "after", "labels": {"inject": "yes"}}})
+        assert "mutated" not in after["metadata"]["labels"] and len(hook.reviews) == called + 1
+
+    run(scenario)
+
+
+def test_an_unparsable_selector_fails_only_the_writes_its_rules_match():
+    async def scenario(h: Harness):
+        serve_webhook(h, ScriptedWebhook(lambda review: label_patch()))
+        h.create(configuration(objectSelector={"matchExpressions": [{"key": "a", "operator": "Near"}]}))
+        assert h.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})["metadata"]["name"] == "c"
+        with pytest.raises(Exception) as failed:
+            h.create(POD)
+        assert "Near" in str(failed.value)
+
+    run(scenario)
+
+
+def test_the_review_names_the_user_the_write_acts_as_and_the_admin_otherwise():
+    from k8s_course.sim.auth.authentication import service_account_user
+    from k8s_course.sim.objects import DeleteOptions, WriteOptions
+
+    async def scenario(h: Harness):
+        hook = ScriptedWebhook(lambda review: {"allowed": True})
+        serve_webhook(h, hook)
+        h.create(configuration("ValidatingWebhookConfiguration", rules=[
+            {"operations": ["*"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}]))
+        bot = service_account_user("default", "bot", "uid-1").as_json()
+        pods = h.rtype("v1", "Pod")
+        h.objects.create(pods, "default", json.loads(json.dumps(POD)), WriteOptions(user=bot))
+        h.objects.patch(pods, "default", "web", {"metadata": {"labels": {"v": "2"}}},
+                        "application/merge-patch+json", options=WriteOptions(user=bot))
+        h.create({**POD, "metadata": {"name": "by-admin"}})
+        h.objects.delete(pods, "default", "web", DeleteOptions(user=bot))
+        asked = [(r["request"]["operation"], r["request"]["userInfo"]["username"]) for r in hook.reviews]
+        assert asked[-4:] == [("CREATE", "system:serviceaccount:default:bot"),
+                              ("UPDATE", "system:serviceaccount:default:bot"),
+                              ("CREATE", "kubernetes-admin"), ("DELETE", "system:serviceaccount:default:bot")]
+        assert hook.reviews[-4]["request"]["userInfo"]["groups"] == [
+            "system:serviceaccounts", "system:serviceaccounts:default", "system:authenticated"]
+
+    run(scenario)

@@ -45,6 +45,7 @@ _PRUNE_AT = 10_000  # users remembered before full buckets are forgotten
 
 _INTEGER_PARAMETERS = ("limit", "timeoutSeconds", "gracePeriodSeconds")
 _BODY_METHODS = ("POST", "PUT")
+_CHECKED_BODY_METHODS = (*_BODY_METHODS, "PATCH")
 # subresources that stream or proxy bytes rather than decode an object
 _RAW_SUBRESOURCES = ("proxy", "exec", "attach", "portforward")
 BUILTIN_BODY_TYPES = ("application/json", "application/yaml", "application/vnd.kubernetes.protobuf")
@@ -200,6 +201,8 @@ def parse_resource_version(text: str) -> int:
 
 def check_query(method: str, query: Mapping[str, str]) -> None:
     """Raise the Status kube-apiserver answers for a query string it cannot read."""
+    if not query:
+        return  # most requests have none
     for name in _INTEGER_PARAMETERS:
         raw = query.get(name)
         if raw is not None and raw.strip():
@@ -321,12 +324,13 @@ def check_aliasing(document, size: int) -> None:
 class Limits:
     """The limits of one API server: its users' buckets and open watches.
 
-    `user_of(request)` names the caller (after authentication); `is_custom(path)` says whether
-    a resource path names a custom resource (True), a built-in one (False) or none (None).
+    `user_of(request)` names the caller (after authentication); `is_custom(target)` says whether
+    a parsed resource path (`requests.Target`) names a custom resource (True), a built-in one
+    (False) or none (None).
     """
 
     def __init__(self, user_of: Callable[[web.Request], str],
-                 is_custom: Callable[[str], bool | None] = lambda path: False,
+                 is_custom: Callable[[requests.Target], bool | None] = lambda target: False,
                  rate: RateLimiter | None = None, watches: WatchCounter | None = None):
         self.user_of = user_of
         self.is_custom = is_custom
@@ -337,11 +341,12 @@ class Limits:
     async def middleware(self, request: web.Request, handler):
         user = self.user_of(request)
         self.rate.admit(user)
-        path = request.path
-        if path.startswith(("/api/", "/apis/")):
-            check_query(request.method, request.query)
-            self._check_body_type(request)
-        if not is_watch(request.method, request.query):
+        method, query = request.method, request.query
+        if request.path.startswith(("/api/", "/apis/")):
+            check_query(method, query)
+            if method in _CHECKED_BODY_METHODS:
+                self._check_body_type(request)
+        if not is_watch(method, query):
             return await handler(request)
         self.watches.open(user)
         try:
@@ -350,12 +355,10 @@ class Limits:
             self.watches.close(user)
 
     def _check_body_type(self, request: web.Request) -> None:
-        if request.method not in (*_BODY_METHODS, "PATCH"):
-            return
         target = requests.parse_resource_path(request.path)
         if target is None or target.subresource in _RAW_SUBRESOURCES:
             return
-        custom = self.is_custom(request.path)
+        custom = self.is_custom(target)
         if custom is not None:
             check_content_type(request.method, request.headers.get("Content-Type"), custom)
 
@@ -379,10 +382,7 @@ def for_server(server) -> Limits:
         user = request.get(gate.USER_KEY)
         return user.name if user is not None else ANONYMOUS
 
-    def is_custom(path: str) -> bool | None:
-        target = requests.parse_resource_path(path)
-        if target is None:
-            return None
+    def is_custom(target: requests.Target) -> bool | None:
         rtype = server.registry.lookup(target.group, target.version, target.resource)
         return None if rtype is None else rtype.custom
 

@@ -27,6 +27,7 @@ MAX_BODY_BYTES = 3 * 1024 * 1024  # kube-apiserver's limit on a request body
 MAX_NESTING = 100  # deeper documents are refused before they are walked
 BOOKMARK_INTERVAL = 10.0  # wall seconds between watch bookmarks
 ANONYMOUS_PATHS = ("/healthz", "/livez", "/readyz")
+_ANONYMOUS_PREFIXES = tuple(p + "/" for p in ANONYMOUS_PATHS)
 _JSON = "application/json"
 
 
@@ -119,11 +120,12 @@ class APIServer:
 
     @web.middleware
     async def _authenticate(self, request: web.Request, handler):
-        if request.path in ANONYMOUS_PATHS or request.path.startswith(tuple(p + "/" for p in ANONYMOUS_PATHS)):
+        path = request.path
+        if path in ANONYMOUS_PATHS or path.startswith(_ANONYMOUS_PREFIXES):
             return await handler(request)
         gate = getattr(self.extensions, "gate", None)
         if gate is not None:  # authentication, impersonation and RBAC (auth.gate)
-            request[gate.USER_KEY] = gate.admit(request.method, request.path, request.query, request.headers)
+            request[gate.USER_KEY] = gate.admit(request.method, path, request.query, request.headers)
             return await handler(request)
         header = request.headers.get("Authorization", "")
         scheme, _, credential = header.partition(" ")
@@ -270,7 +272,14 @@ class APIServer:
             field_validation=query.get("fieldValidation", "Strict"),
             field_manager=manager,
             force=requests.flag(query.get("force")) if "force" in query else False,
+            user=self.user_info(request),
         )
+
+    def user_info(self, request: web.Request) -> dict | None:
+        """Who the request acts as, as admission webhooks are told (None: the admin token only)."""
+        gate = getattr(self.extensions, "gate", None)
+        user = request.get(gate.USER_KEY) if gate is not None else None
+        return user.as_json() if user is not None else None
 
     def render(self, request: web.Request, rtype: ResourceType, obj: dict, status: int = 200,
                warnings: list[str] | None = None) -> web.Response:
@@ -482,7 +491,8 @@ class APIServer:
         if grace is None and isinstance(body.get("gracePeriodSeconds"), int):
             grace = body["gracePeriodSeconds"]
         dry = requests.dry_run(query) or body.get("dryRun") == ["All"]
-        return DeleteOptions(policy, grace, preconditions.get("uid"), preconditions.get("resourceVersion"), dry)
+        return DeleteOptions(policy, grace, preconditions.get("uid"), preconditions.get("resourceVersion"), dry,
+                             self.user_info(request))
 
     async def _optional_body(self, request: web.Request):
         if not request.can_read_body:

@@ -20,6 +20,7 @@ from . import attributes, impersonation, rbac, reviews, tokens
 from .authentication import Authenticator, UserInfo
 
 STREAMING_SUBRESOURCES = ("exec", "attach", "portforward")
+PARSED_REQUESTS_LIMIT = 16384  # request lines whose attributes are remembered
 
 
 class Gate:
@@ -29,6 +30,8 @@ class Gate:
     def __init__(self, authenticator: Authenticator, authorizer: rbac.RBACAuthorizer):
         self.authenticator = authenticator
         self.authorizer = authorizer
+        # what a request line means never changes: parse each (method, path, query) once
+        self._parsed: dict[tuple, attributes.Attributes] = {}
 
     @classmethod
     def for_cluster(cls, store, clock, admin_token: str) -> Gate:
@@ -44,13 +47,23 @@ class Gate:
         user = self.authenticator.authenticate(headers.get("Authorization", ""))
         if impersonation.requested(headers):
             user = impersonation.impersonate(user, headers, self.authorizer.authorize)
-        request = attributes.from_request(method, path, query)
+        request = self.attributes_of(method, path, query)
         self.require(user, request)
         if (request.verb == "get" and request.resource == "pods" and request.api_group == ""
                 and request.subresource in STREAMING_SUBRESOURCES
                 and headers.get("Upgrade", "").lower() == "websocket"):
             self.require(user, dataclasses.replace(request, verb="create"))
         return user
+
+    def attributes_of(self, method: str, path: str, query) -> attributes.Attributes:
+        """`attributes.from_request`, remembered (it reads only `watch` and `fieldSelector`)."""
+        key = (method, path, query.get("watch"), query.get("fieldSelector"))
+        found = self._parsed.get(key)
+        if found is None:
+            if len(self._parsed) >= PARSED_REQUESTS_LIMIT:
+                self._parsed.clear()
+            found = self._parsed[key] = attributes.from_request(method, path, query)
+        return found
 
     def require(self, user: UserInfo, request: attributes.Attributes) -> None:
         decision = self.authorizer.authorize(user, request)
@@ -71,23 +84,10 @@ class Gate:
         return reviews.self_subject_review(user)
 
 
-# the review kinds resources.py does not list yet (kubectl auth can-i --list needs the second)
-REVIEW_TYPES = (
-    ("localsubjectaccessreviews", "LocalSubjectAccessReview", True),
-    ("selfsubjectrulesreviews", "SelfSubjectRulesReview", False),
-)
-
-
 def install(cluster) -> Gate:
     """Guard a `simulator.Cluster`'s API and give its kubelets real ServiceAccount tokens."""
-    from ..resources import ResourceType
-
     gate = Gate.for_cluster(cluster.store, cluster.clock, cluster.token)
     cluster.extensions.gate = gate
-    for plural, kind, namespaced in REVIEW_TYPES:
-        if cluster.registry.lookup("authorization.k8s.io", "v1", plural) is None:
-            cluster.registry.add(ResourceType("authorization.k8s.io", "v1", plural, kind, namespaced,
-                                              verbs=("create",), stored=False))
     for kubelet in cluster.kubelets.values():
         kubelet.token_issuer = gate.tokens
     return gate

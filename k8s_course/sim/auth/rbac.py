@@ -15,8 +15,9 @@ The matching rules are Kubernetes' own (rbac/v1 helpers):
 
 Nothing is ever denied explicitly: a request no rule allows is not allowed, and the reason names
 the roles that could not be found (`RBAC: clusterrole.rbac.authorization.k8s.io "x" not found`),
-as kube-apiserver's does. Which rules apply to whom is cached per user and scope until any RBAC
-object changes, so a cluster-admin's request is one rule away from its answer.
+as kube-apiserver's does. Which rules apply to whom is cached per user and scope, and each
+decision per user and request, until any RBAC object changes: a request asked again (every
+`get` of a controller's loop, every admin request) is one dictionary lookup from its answer.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ CLUSTER_ROLES = (GROUP, "clusterroles")
 ROLE_BINDINGS = (GROUP, "rolebindings")
 CLUSTER_ROLE_BINDINGS = (GROUP, "clusterrolebindings")
 _WATCHED = {ROLES, CLUSTER_ROLES, ROLE_BINDINGS, CLUSTER_ROLE_BINDINGS}
-CACHE_LIMIT = 4096
+CACHE_LIMIT = 4096  # (user, scope) pairs remembered
+DECISION_CACHE_LIMIT = 16384  # (user, request) decisions remembered
 
 
 # one rule
@@ -124,15 +126,26 @@ class RBACAuthorizer:
     def __init__(self, store):
         self.store = store
         self._cache: dict[tuple, tuple[Grant, ...]] = {}
+        self._decisions: dict[tuple, Decision] = {}
         store.listen(self._changed)
 
     def _changed(self, change) -> None:
-        if change.resource in _WATCHED and self._cache:
+        if change.resource in _WATCHED:
             self._cache.clear()
+            self._decisions.clear()
 
     # deciding
 
     def authorize(self, user: UserInfo, attributes: Attributes) -> Decision:
+        key = (user.name, user.groups, attributes)
+        found = self._decisions.get(key)
+        if found is None:
+            if len(self._decisions) >= DECISION_CACHE_LIMIT:
+                self._decisions.clear()
+            found = self._decisions[key] = self._decide(user, attributes)
+        return found
+
+    def _decide(self, user: UserInfo, attributes: Attributes) -> Decision:
         errors: list[str] = []
         scopes = [""] + ([attributes.namespace] if attributes.namespace else [])
         for scope in scopes:

@@ -114,7 +114,8 @@ async def sleep(shell, argv, io, env) -> int:
 
 
 async def date(shell, argv, io, env) -> int:
-    moment = datetime.fromtimestamp(shell.clock.now(), tz=timezone.utc)
+    now = shell.clock.now()  # one reading for every field, as date reads the time once
+    moment = datetime.fromtimestamp(now, tz=timezone.utc)
     fmt = "%a %b %e %H:%M:%S %Z %Y"
     for arg in argv[1:]:
         if arg.startswith("+"):
@@ -127,9 +128,29 @@ async def date(shell, argv, io, env) -> int:
             fmt = "%a, %d %b %Y %H:%M:%S +0000"
         else:
             raise syntax.Unsupported(f"date {arg}")
-    fmt = fmt.replace("%s", str(int(shell.clock.now()))).replace("%N", "000000000")
-    io.stdout.write(moment.strftime(fmt) + "\n")
+    io.stdout.write(moment.strftime(_clock_directives(fmt, now)) + "\n")
     return 0
+
+
+_CLOCK_DIRECTIVE = re.compile(r"%(%|s|(\d*)N)")
+
+
+def _clock_directives(fmt: str, now: float) -> str:
+    """GNU date's `%s` (epoch seconds) and `%N` (nanoseconds; `%3N` milliseconds) from `now`,
+    which strftime does not know; `%%` stays for strftime to print as `%`."""
+    seconds = int(now)
+    nanoseconds = f"{min(int(round((now - seconds) * 1e9)), 999_999_999):09d}"
+
+    def value(match: re.Match) -> str:
+        if match.group(1) == "%":
+            return "%%"
+        if match.group(1) == "s":
+            return str(seconds)
+        width = int(match.group(2) or 9)
+        # a width under 9 is a precision; a wider one pads the number on the left, as gnulib does
+        return nanoseconds[:width] if width <= 9 else nanoseconds.rjust(width, "0")
+
+    return _CLOCK_DIRECTIVE.sub(value, fmt)
 
 
 async def hostname(shell, argv, io, env) -> int:
