@@ -18,6 +18,7 @@ from k8s_course.sim.images import (
     postgres_data,
     postgres_server,
     postgres_sql,
+    program_args,
 )
 
 BASEBACKUP_SECONDS = 1.0  # pg_basebackup -c fast of a course-sized database
@@ -394,23 +395,12 @@ def writer_connect(ctx, database_error, split_target, user: str = "postgres", da
 async def pg_writer_program(shell, argv: list[str], io, env: dict) -> int:
     """`python /app/pg_writer.py [options]`: the write-load generator's own loop
     (k8s_course.workloads.pg_writer.run_writer) on this cluster's simulated servers."""
-    import contextlib
-    import io as io_module
-
     from k8s_course.workloads import pg_writer as core
 
     ctx = shell.ctx
-    captured = io_module.StringIO()
-    try:
-        with contextlib.redirect_stderr(captured), contextlib.redirect_stdout(captured):
-            settings = core.settings_from(list(argv[1:]), dict(env))
-    except SystemExit as finished:
-        code = finished.code if isinstance(finished.code, int) else 2
-        (io.stdout if code == 0 else io.stderr).write(captured.getvalue())
-        return code
-    except ValueError as error:
-        io.stderr.write(f"pg_writer: {error}\n")
-        return 2
+    settings = program_args.settings_or_exit_code(core.settings_from, argv, env, io, "pg_writer")
+    if isinstance(settings, int):
+        return settings
 
     def log(line: str) -> None:
         io.stdout.write(line + "\n")  # print(..., flush=True) in the real program

@@ -24,14 +24,12 @@ of simulated clusters in one process.
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
-import io as io_module
 import posixpath
 import weakref
 from collections.abc import Callable
 
-from k8s_course.sim.images import base, models
+from k8s_course.sim.images import base, models, program_args
 from k8s_course.sim.images.shell_io import BUSYBOX, DEBIAN
 from k8s_course.workloads import ambassador as core
 
@@ -592,26 +590,10 @@ def shard_transport(ctx: base.ContainerContext, servers: RespServers, settings: 
     return transport
 
 
-def _parse_settings(argv: list[str], env: dict, io) -> core.Settings | int:
-    """The program's settings, or its exit code after argparse's or its own complaint."""
-    captured = io_module.StringIO()
-    try:
-        # argparse writes usage and errors to sys.stderr/stdout: catch them for this container
-        with contextlib.redirect_stderr(captured), contextlib.redirect_stdout(captured):
-            return core.settings_from(argv, env)
-    except SystemExit as finished:
-        code = finished.code if isinstance(finished.code, int) else 2
-        (io.stdout if code == 0 else io.stderr).write(captured.getvalue())
-        return code
-    except ValueError as error:
-        io.stderr.write(f"ambassador: {error}\n")
-        return 2
-
-
 async def ambassador_program(shell, argv: list[str], io, env: dict) -> int:
     """`python /app/ambassador.py [options]`: the real Ambassador core on simulated sockets."""
     ctx = shell.ctx
-    settings = _parse_settings(list(argv[1:]), dict(env), io)
+    settings = program_args.settings_or_exit_code(core.settings_from, argv, env, io, "ambassador")
     if isinstance(settings, int):
         return settings
 

@@ -11,11 +11,9 @@ fails after TIMEOUT of simulated time. `python /app/redis_reader.py info` asks f
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import io as io_module
 import socket
 
-from k8s_course.sim.images import redis_models
+from k8s_course.sim.images import program_args, redis_models
 from k8s_course.workloads import ambassador as resp
 from k8s_course.workloads import redis_reader as core
 
@@ -43,24 +41,10 @@ async def _within(clock, awaitable, seconds: float):
     return work.result()
 
 
-def _settings(argv: list[str], env: dict, io) -> tuple[str, core.Settings] | int:
-    captured = io_module.StringIO()
-    try:
-        with contextlib.redirect_stderr(captured), contextlib.redirect_stdout(captured):
-            return core.settings_from(argv, env)
-    except SystemExit as finished:
-        code = finished.code if isinstance(finished.code, int) else 2
-        (io.stdout if code == 0 else io.stderr).write(captured.getvalue())
-        return code
-    except ValueError as error:
-        io.stderr.write(f"redis-reader: {error}\n")
-        return 2
-
-
 async def redis_reader_program(shell, argv: list[str], io, env: dict) -> int:
     """`python /app/redis_reader.py [info] [options]`."""
     ctx = shell.ctx
-    parsed = _settings(list(argv[1:]), dict(env), io)
+    parsed = program_args.settings_or_exit_code(core.settings_from, argv, env, io, "redis-reader")
     if isinstance(parsed, int):
         return parsed
     mode, settings = parsed

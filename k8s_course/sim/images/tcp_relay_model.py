@@ -24,11 +24,10 @@ refused with the simulator's "not modelled" words; the client ports in the log a
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import io as io_module
 import weakref
 
 from k8s_course.sim.images import postgres_models as pg
+from k8s_course.sim.images import program_args
 from k8s_course.workloads import tcp_ambassador as core
 
 FIRST_CLIENT_PORT = 32768  # the bottom of Linux's ip_local_port_range
@@ -132,25 +131,10 @@ def _reason(libpq_message: str) -> str:
     return libpq_message.split(": ")[-1].split("\n")[0] or "connection failed"
 
 
-def _settings(argv: list[str], env: dict, io) -> core.Settings | int:
-    """The program's settings, or its exit code after argparse's or its own complaint."""
-    captured = io_module.StringIO()
-    try:
-        with contextlib.redirect_stderr(captured), contextlib.redirect_stdout(captured):
-            return core.settings_from(argv, env)
-    except SystemExit as finished:
-        code = finished.code if isinstance(finished.code, int) else 2
-        (io.stdout if code == 0 else io.stderr).write(captured.getvalue())
-        return code
-    except ValueError as error:
-        io.stderr.write(f"tcp-ambassador: {error}\n")
-        return 2
-
-
 async def tcp_ambassador_program(shell, argv: list[str], io, env: dict) -> int:
     """`python /app/tcp_ambassador.py [options]`: the real program's core, relaying sessions."""
     ctx = shell.ctx
-    settings = _settings(list(argv[1:]), dict(env), io)
+    settings = program_args.settings_or_exit_code(core.settings_from, argv, env, io, "tcp-ambassador")
     if isinstance(settings, int):
         return settings
 
