@@ -14,7 +14,7 @@ from k8s_course.errors import ClusterError
 def klass(cluster, tmp_path):
     names = ["ada", "grace"]
     files = classroom.create(cluster, names, tmp_path)
-    yield dict(zip(names, files))
+    yield dict(zip(names, files, strict=True))
     classroom.delete(cluster)
 
 
