@@ -93,6 +93,8 @@ async def run_instance(worker, slot) -> int:
     instance = slot.start(model, ctx)
     worker.container_started(slot, instance)
     worker.event(slot, "Started", "Container started")
+    for _ in range(3):  # the process's first steps run before the kubelet looks again: one that
+        await asyncio.sleep(0)  # exits at once is never reported started and ready (as PLEG would)
     hook = (slot.spec.get("lifecycle") or {}).get("postStart")
     if hook:
         failure = await run_hook(worker, slot, instance, hook, "PostStart")
