@@ -27,7 +27,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 def _sim(args: argparse.Namespace) -> int:
     if args.action == "start":
         try:
-            record = daemon.start(args.port, args.speed, args.kubeconfig, node_options=node_options(args))
+            record = daemon.start(args.port, args.speed, args.kubeconfig, state_dir=backends._state_dir(),
+                                  node_options=node_options(args))
         except RuntimeError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
@@ -36,14 +37,14 @@ def _sim(args: argparse.Namespace) -> int:
               f"use it with: export KUBECONFIG={record['kubeconfig']}", file=sys.stderr)
         return 0
     if args.action == "status":
-        record = daemon.read_state()
+        record = daemon.read_state(backends._state_dir())
         if record is None:
             print("no simulated cluster is running (start one with: k8s-course sim start)")
             return 1
         print(f"running: pid {record['pid']}, {record['url']}, clock x{record['speed']:g}, "
               f"kubeconfig {record['kubeconfig']}")
         return 0
-    stopped = daemon.stop()
+    stopped = daemon.stop(backends._state_dir())
     print("stopped" if stopped else "no simulated cluster was running")
     return 0
 

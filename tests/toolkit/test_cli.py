@@ -17,6 +17,7 @@ def run(args, env):
 
 def test_sim_start_status_stop_in_the_background(tmp_path):
     env = dict(os.environ, XDG_STATE_HOME=str(tmp_path))
+    env.pop("K8S_COURSE_STATE_DIR", None)  # the user's default place, not the test session's
     started = run(["sim", "start", "--speed", "5"], env)
     try:
         assert started.returncode == 0, started.stderr
@@ -33,6 +34,21 @@ def test_sim_start_status_stop_in_the_background(tmp_path):
         stopped = run(["sim", "stop"], env)
     assert stopped.stdout.strip() == "stopped"
     assert run(["sim", "status"], env).returncode == 1
+
+
+def test_the_sim_commands_find_the_simulator_connect_started_in_the_same_state_dir(tmp_path):
+    from k8s_course import backends
+
+    env = dict(os.environ, K8S_COURSE_STATE_DIR=str(tmp_path), K8S_COURSE_BACKEND="simulator")
+    try:
+        connected = subprocess.run([sys.executable, "-c", "from k8s_course import connect; connect()"], env=env,
+                                   capture_output=True, text=True, timeout=60)
+        assert connected.returncode == 0, connected.stderr
+        status = run(["sim", "status"], env)
+        assert status.returncode == 0 and f"kubeconfig {tmp_path}" in status.stdout
+    finally:
+        assert run(["sim", "stop"], env).stdout.strip() == "stopped"
+    assert backends._state_dir() != tmp_path  # the session's own simulator was not touched
 
 
 def test_connect_starts_or_reuses_the_simulator_and_says_which(tmp_path, monkeypatch, capsys):
